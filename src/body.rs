@@ -1,0 +1,51 @@
+//! The response body type: a cached `Bytes` (the hit path: no boxing, one
+//! clone of a reference-counted buffer) or a stream from an origin.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::origin::{BoxError, OriginBody};
+
+pub enum EdgeBody {
+    Full(Option<Bytes>),
+    Stream(OriginBody),
+}
+
+impl EdgeBody {
+    pub fn empty() -> EdgeBody {
+        EdgeBody::Full(None)
+    }
+
+    pub fn bytes(b: Bytes) -> EdgeBody {
+        EdgeBody::Full(Some(b))
+    }
+}
+
+impl Body for EdgeBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            EdgeBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            EdgeBody::Stream(s) => Pin::new(s).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            EdgeBody::Full(b) => b.is_none(),
+            EdgeBody::Stream(s) => s.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            EdgeBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            EdgeBody::Stream(s) => s.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The in-memory cache: keys, stored objects, the moka store with request
+//! coalescing, and the freshness rules that decide how long objects live.
+
+pub mod freshness;
+pub mod key;
+pub mod object;
+pub mod store;
+
+pub use key::CacheKey;
+pub use object::CachedObject;
+pub use store::{Entry, FillResult, Store};

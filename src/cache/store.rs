@@ -1,0 +1,165 @@
+//! The store: a moka cache bounded in bytes, with per-entry expiry, and
+//! request coalescing.
+//!
+//! Coalescing is ours rather than moka's `try_get_with` because a fill must
+//! outlive the client that started it: moka runs the init future inside the
+//! first caller, so that caller's disconnect would cancel the fill (and the
+//! next waiter would start another). Here the fill runs in a spawned task
+//! that stores its own result; callers only await a shared handle to it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use moka::Expiry;
+use moka::future::Cache;
+use moka::policy::EvictionPolicy;
+
+use super::{CacheKey, CachedObject};
+use crate::fill::FillError;
+
+/// How long an object found too large to cache is passed without a fill
+/// attempt (Varnish's "hit-for-pass", with its default of two minutes).
+pub const PASS_TTL: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Object(Arc<CachedObject>),
+    /// The object is not cacheable (too large): stream it from the origin.
+    Pass,
+}
+
+/// The outcome of one fill, shared by every request that waited for it.
+#[derive(Debug, Clone)]
+pub enum FillResult {
+    /// Stored in the cache.
+    Stored(Arc<CachedObject>),
+    /// A complete response that must not be stored (e.g. `no-store`).
+    Uncached(Arc<CachedObject>),
+    /// Too large to hold: each waiter streams it from the origin.
+    Pass,
+    Failed(FillError),
+}
+
+type SharedFill = Shared<BoxFuture<'static, FillResult>>;
+
+pub struct Store {
+    cache: Cache<CacheKey, Entry>,
+    inflight: Mutex<HashMap<CacheKey, SharedFill>>,
+}
+
+struct EntryExpiry;
+
+impl Expiry<CacheKey, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &CacheKey, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(match entry {
+            Entry::Object(o) => o.time_to_live(),
+            Entry::Pass => PASS_TTL,
+        })
+    }
+
+    fn expire_after_update(&self, key: &CacheKey, entry: &Entry, now: Instant, _: Option<Duration>) -> Option<Duration> {
+        self.expire_after_create(key, entry, now)
+    }
+}
+
+/// Removes a fill from the in-flight map when its task ends, after the
+/// result is stored, so a later lookup finds either the fill or the entry.
+struct Registration {
+    store: Arc<Store>,
+    key: CacheKey,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut inflight) = self.store.inflight.lock() {
+            inflight.remove(&self.key);
+        }
+    }
+}
+
+/// Cache usage, as `capacity` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+impl Store {
+    pub fn new(capacity: u64) -> Arc<Store> {
+        let cache = Cache::builder()
+            .max_capacity(capacity)
+            .weigher(|_: &CacheKey, e: &Entry| match e {
+                Entry::Object(o) => o.weight(),
+                Entry::Pass => 64,
+            })
+            .expire_after(EntryExpiry)
+            // LRU, not TinyLFU: a freshly filled object must never be
+            // refused admission, or every request for it would be a miss.
+            .eviction_policy(EvictionPolicy::lru())
+            .build();
+        Arc::new(Store {
+            cache,
+            inflight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub async fn get(&self, key: &CacheKey) -> Option<Entry> {
+        self.cache.get(key).await
+    }
+
+    /// Joins the fill in flight for `key`, or starts one with `fill`. The
+    /// fill runs detached: it completes and stores its result even if every
+    /// caller goes away.
+    pub fn fill<F, Fut>(self: &Arc<Self>, key: CacheKey, fill: F) -> impl Future<Output = FillResult> + use<F, Fut>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = FillResult> + Send + 'static,
+    {
+        let mut inflight = self.inflight.lock().expect("inflight lock poisoned");
+        if let Some(shared) = inflight.get(&key) {
+            return shared.clone();
+        }
+        let store = self.clone();
+        let fut = fill();
+        let task_key = key.clone();
+        let task = tokio::spawn(async move {
+            // Deregisters the fill however it ends, panics included.
+            let _registered = Registration {
+                store: store.clone(),
+                key: task_key.clone(),
+            };
+            // A fill that finished between our caller's lookup and our
+            // registration has already stored its object: use it.
+            let result = match store.cache.get(&task_key).await {
+                Some(Entry::Object(o)) if o.is_fresh(Instant::now()) => FillResult::Stored(o),
+                _ => fut.await,
+            };
+            match &result {
+                FillResult::Stored(o) => store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await,
+                FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass).await,
+                FillResult::Uncached(_) | FillResult::Failed(_) => {}
+            }
+            result
+        });
+        let shared = async move {
+            task.await.unwrap_or_else(|e| FillResult::Failed(FillError::Internal(e.to_string())))
+        }
+        .boxed()
+        .shared();
+        inflight.insert(key, shared.clone());
+        shared
+    }
+
+    /// Entry count and weighted size after moka's pending evictions ran.
+    pub async fn usage(&self) -> Usage {
+        self.cache.run_pending_tasks().await;
+        Usage {
+            entries: self.cache.entry_count(),
+            bytes: self.cache.weighted_size(),
+        }
+    }
+}

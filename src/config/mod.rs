@@ -1,0 +1,136 @@
+//! Configuration: TOML parsed into raw serde structs (`raw`), then validated
+//! (`validate`) into the types below, which the rest of the program trusts.
+//!
+//! Relative paths resolve against the directory of the config file, so a
+//! config works the same from any working directory.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderValue, Uri};
+
+pub use error::{ConfigError, ConfigErrors};
+
+/// The config bundled with the source tree: serves `examples/s3` through the
+/// embedded dev origin.
+pub const DEFAULT_PATH: &str = "config/cachefront.toml";
+
+/// Fixed credentials of the embedded S3 dev origin (documented in the README;
+/// they protect nothing and are only accepted by the dev origin).
+pub const DEV_ACCESS_KEY: &str = "cachefront-dev";
+pub const DEV_SECRET_KEY: &str = "cachefront-dev-secret";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub cache: CacheConfig,
+    pub origins: BTreeMap<String, OriginConfig>,
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub admin_listen: Option<SocketAddr>,
+    /// Appears in `X-Cache: ... from <name>` and `Via: 1.1 <name>`.
+    pub name: String,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Bytes held: bodies plus headers.
+    pub capacity: u64,
+    /// Larger objects are streamed to the client and not cached.
+    pub max_object_size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OriginConfig {
+    pub name: String,
+    pub kind: OriginKind,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum OriginKind {
+    S3(S3OriginConfig),
+    Http(HttpOriginConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct S3OriginConfig {
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub force_path_style: bool,
+    /// Serve this directory of buckets through an embedded dev origin.
+    pub dev_root: Option<PathBuf>,
+    pub credentials: S3Credentials,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Credentials {
+    /// The standard AWS chain: environment, profile, web identity, IMDS.
+    Chain,
+    /// The fixed dev credentials, for the dev origin (embedded or standalone).
+    Dev,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpOriginConfig {
+    /// `http://host:port[/base]`; the request path is appended to the base.
+    pub url: Uri,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// URL path prefix, starting and ending with `/`.
+    pub path: String,
+    pub origin: String,
+    /// Prepended to the decoded rest of the path to form the object key.
+    pub key_prefix: String,
+    /// Replaces the origin's `Cache-Control` towards clients on 200/206/304.
+    pub cache_control: Option<HeaderValue>,
+    pub ttl: Option<TtlBounds>,
+    /// How long a 404 (and S3's 403) is cached; zero: not at all.
+    pub error_ttl: Duration,
+    pub compress: bool,
+}
+
+/// Edge freshness bounds of a route (see `cache::freshness`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlBounds {
+    pub min: Duration,
+    pub default: Duration,
+    pub max: Duration,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::single(ConfigError::plain(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|e| e.with_file(path))
+    }
+
+    /// Parses config text; relative paths resolve against `base_dir`.
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Config, ConfigErrors> {
+        let raw: raw::RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigErrors::single(ConfigError::from_toml(&e, text)))?;
+        validate::validate(raw, text, base_dir)
+    }
+}

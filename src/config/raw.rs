@@ -1,0 +1,77 @@
+//! The configuration file exactly as written: serde structs mirroring the TOML.
+//!
+//! Nothing here is trusted. Every value that needs checking is kept as a
+//! `Spanned` string so that `validate` can name the key, line and column of
+//! each mistake, and report all of them rather than the first.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub cache: RawCache,
+    #[serde(default)]
+    pub origins: BTreeMap<String, Spanned<RawOrigin>>,
+    #[serde(default)]
+    pub routes: Vec<Spanned<RawRoute>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<Spanned<String>>,
+    pub admin_listen: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub shutdown_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub capacity: Option<Spanned<String>>,
+    pub max_object_size: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrigin {
+    pub kind: Spanned<String>,
+    // kind = "s3"
+    pub bucket: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub endpoint: Option<Spanned<String>>,
+    pub force_path_style: Option<bool>,
+    pub dev_root: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<String>>,
+    // kind = "http"
+    pub url: Option<Spanned<String>>,
+    // both
+    pub connect_timeout: Option<Spanned<String>>,
+    pub response_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub path: Spanned<String>,
+    pub origin: Spanned<String>,
+    pub key_prefix: Option<Spanned<String>>,
+    pub cache_control: Option<Spanned<String>>,
+    pub ttl: Option<Spanned<RawTtl>>,
+    pub error_ttl: Option<Spanned<String>>,
+    pub compress: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTtl {
+    pub min: Option<Spanned<String>>,
+    pub default: Option<Spanned<String>>,
+    pub max: Option<Spanned<String>>,
+}

@@ -1,0 +1,269 @@
+//! Raw config -> validated `Config`, collecting every semantic error.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use http::{HeaderValue, Uri};
+use toml::Spanned;
+
+use super::raw::{RawConfig, RawOrigin, RawRoute, RawTtl};
+use super::{
+    CacheConfig, Config, ConfigError, ConfigErrors, HttpOriginConfig, OriginConfig, OriginKind,
+    RouteConfig, S3Credentials, S3OriginConfig, ServerConfig, TtlBounds,
+};
+
+const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+const DEFAULT_ADMIN: &str = "127.0.0.1:9091";
+/// CloudFront's origin defaults.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_ERROR_TTL: Duration = Duration::from_secs(10);
+/// moka weighs entries in `u32`, and one object must fit in one weight.
+const MAX_OBJECT_SIZE_LIMIT: u64 = 1 << 31;
+
+/// Collects errors while turning raw values into trusted ones.
+struct Checker<'a> {
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn err<T>(&mut self, key: &str, msg: impl Into<String>, span: std::ops::Range<usize>) -> Option<T> {
+        self.errors.push(ConfigError::at(key, msg, span, self.text));
+        None
+    }
+
+    fn duration(&mut self, key: &str, v: &Option<Spanned<String>>, default: Duration) -> Duration {
+        match v {
+            None => default,
+            Some(s) => match humantime::parse_duration(s.get_ref()) {
+                Ok(d) => d,
+                Err(e) => self
+                    .err(key, format!("invalid duration {:?} ({e}); use e.g. \"10s\", \"5m\", \"1d\"", s.get_ref()), s.span())
+                    .unwrap_or(default),
+            },
+        }
+    }
+
+    fn size(&mut self, key: &str, v: &Option<Spanned<String>>, default: u64) -> u64 {
+        match v {
+            None => default,
+            Some(s) => match bytesize::ByteSize::from_str(s.get_ref()) {
+                Ok(b) => b.as_u64(),
+                Err(e) => self
+                    .err(key, format!("invalid size {:?} ({e}); use e.g. \"512MiB\"", s.get_ref()), s.span())
+                    .unwrap_or(default),
+            },
+        }
+    }
+
+    fn addr(&mut self, key: &str, v: &Option<Spanned<String>>, default: &str) -> Option<SocketAddr> {
+        match v {
+            None => Some(default.parse().expect("default address parses")),
+            Some(s) => match s.get_ref().parse() {
+                Ok(a) => Some(a),
+                Err(_) => self.err(key, format!("invalid socket address {:?}; use e.g. \"127.0.0.1:8080\"", s.get_ref()), s.span()),
+            },
+        }
+    }
+}
+
+pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, ConfigErrors> {
+    let mut c = Checker {
+        text,
+        errors: Vec::new(),
+    };
+
+    let listen = c.addr("server.listen", &raw.server.listen, DEFAULT_LISTEN);
+    let admin_listen = match &raw.server.admin_listen {
+        Some(s) if s.get_ref().is_empty() || s.get_ref() == "off" => None,
+        other => c.addr("server.admin_listen", other, DEFAULT_ADMIN),
+    };
+    let name = match &raw.server.name {
+        None => "cachefront".to_string(),
+        Some(n) => {
+            let ok = !n.get_ref().is_empty()
+                && n.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !ok {
+                c.err::<()>("server.name", "must be non-empty letters, digits, '-', '_' or '.'", n.span());
+            }
+            n.get_ref().clone()
+        }
+    };
+    let shutdown_timeout = c.duration("server.shutdown_timeout", &raw.server.shutdown_timeout, Duration::from_secs(30));
+
+    let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
+    let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
+    if let Some(s) = &raw.cache.max_object_size {
+        if max_object_size >= MAX_OBJECT_SIZE_LIMIT {
+            c.err::<()>("cache.max_object_size", "must be below 2GiB", s.span());
+        }
+    }
+
+    let mut origins = BTreeMap::new();
+    for (name, origin) in &raw.origins {
+        if let Some(o) = origin_config(&mut c, name, origin, base_dir) {
+            origins.insert(name.clone(), o);
+        }
+    }
+
+    let mut routes: Vec<RouteConfig> = Vec::new();
+    for (i, route) in raw.routes.iter().enumerate() {
+        if let Some(r) = route_config(&mut c, i, route, &raw.origins) {
+            if routes.iter().any(|other| other.path == r.path) {
+                c.err::<()>(&format!("routes[{i}].path"), format!("duplicate route path {:?}", r.path), route.get_ref().path.span());
+            }
+            routes.push(r);
+        }
+    }
+    if raw.routes.is_empty() {
+        c.errors.push(ConfigError::plain("no [[routes]]: the edge would answer 404 to everything".into()));
+    }
+
+    if !c.errors.is_empty() {
+        return Err(ConfigErrors {
+            file: None,
+            errors: c.errors,
+        });
+    }
+    Ok(Config {
+        server: ServerConfig {
+            listen: listen.expect("no errors"),
+            admin_listen,
+            name,
+            shutdown_timeout,
+        },
+        cache: CacheConfig {
+            capacity,
+            max_object_size,
+        },
+        origins,
+        routes,
+    })
+}
+
+fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_dir: &Path) -> Option<OriginConfig> {
+    let key = |field: &str| format!("origins.{name}.{field}");
+    let raw = o.get_ref();
+    let connect_timeout = c.duration(&key("connect_timeout"), &raw.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+    let response_timeout = c.duration(&key("response_timeout"), &raw.response_timeout, DEFAULT_RESPONSE_TIMEOUT);
+    let kind = match raw.kind.get_ref().as_str() {
+        "s3" => {
+            for (field, v) in [("url", &raw.url)] {
+                if let Some(v) = v {
+                    c.err::<()>(&key(field), "not a key of an s3 origin", v.span());
+                }
+            }
+            let bucket = match &raw.bucket {
+                Some(b) if !b.get_ref().is_empty() => Some(b.get_ref().clone()),
+                Some(b) => c.err(&key("bucket"), "must not be empty", b.span()),
+                None => c.err(&key("kind"), "an s3 origin needs `bucket`", o.span()),
+            };
+            let dev_root = raw.dev_root.as_ref().map(|d| base_dir.join(d.get_ref()));
+            if let (Some(root), Some(d), Some(b)) = (&dev_root, &raw.dev_root, &bucket) {
+                if !root.join(b).is_dir() {
+                    c.err::<()>(&key("dev_root"), format!("{} has no bucket directory {b:?}", root.display()), d.span());
+                }
+            }
+            let credentials = match &raw.credentials {
+                None if dev_root.is_some() => S3Credentials::Dev,
+                None => S3Credentials::Chain,
+                Some(s) => match s.get_ref().as_str() {
+                    "chain" => S3Credentials::Chain,
+                    "dev" => S3Credentials::Dev,
+                    other => c
+                        .err(&key("credentials"), format!("unknown credentials {other:?}; use \"chain\" or \"dev\""), s.span())
+                        .unwrap_or(S3Credentials::Chain),
+                },
+            };
+            if let Some(e) = &raw.endpoint {
+                if e.get_ref().parse::<Uri>().map_or(true, |u| u.scheme().is_none() || u.host().is_none()) {
+                    c.err::<()>(&key("endpoint"), format!("invalid endpoint URL {:?}", e.get_ref()), e.span());
+                }
+            }
+            OriginKind::S3(S3OriginConfig {
+                bucket: bucket?,
+                region: raw.region.as_ref().map_or_else(|| "us-east-1".to_string(), |r| r.get_ref().clone()),
+                endpoint: raw.endpoint.as_ref().map(|e| e.get_ref().clone()),
+                force_path_style: raw.force_path_style.unwrap_or(dev_root.is_some()),
+                dev_root,
+                credentials,
+            })
+        }
+        "http" => {
+            for (field, v) in [("bucket", &raw.bucket), ("region", &raw.region), ("endpoint", &raw.endpoint), ("dev_root", &raw.dev_root), ("credentials", &raw.credentials)] {
+                if let Some(v) = v {
+                    c.err::<()>(&key(field), "not a key of an http origin", v.span());
+                }
+            }
+            let url = match &raw.url {
+                None => c.err(&key("kind"), "an http origin needs `url`", o.span()),
+                Some(u) => match u.get_ref().parse::<Uri>() {
+                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() && uri.query().is_none() => Some(uri),
+                    Ok(uri) if uri.scheme_str() == Some("https") => c.err(&key("url"), "https origins are not supported yet; use http://", u.span()),
+                    _ => c.err(&key("url"), format!("invalid origin URL {:?}; use e.g. \"http://127.0.0.1:8000\"", u.get_ref()), u.span()),
+                },
+            };
+            OriginKind::Http(HttpOriginConfig { url: url? })
+        }
+        other => return c.err(&key("kind"), format!("unknown origin kind {other:?}; use \"s3\" or \"http\""), raw.kind.span()),
+    };
+    Some(OriginConfig {
+        name: name.to_string(),
+        kind,
+        connect_timeout,
+        response_timeout,
+    })
+}
+
+fn route_config(c: &mut Checker<'_>, i: usize, r: &Spanned<RawRoute>, origins: &BTreeMap<String, Spanned<RawOrigin>>) -> Option<RouteConfig> {
+    let key = |field: &str| format!("routes[{i}].{field}");
+    let raw = r.get_ref();
+    let path = raw.path.get_ref();
+    let path_ok = path.starts_with('/') && path.ends_with('/') && !path.contains(['?', '#', '%', '\\']);
+    if !path_ok {
+        c.err::<()>(&key("path"), format!("{path:?} must start and end with '/' and hold no '?', '#', '%' or '\\'"), raw.path.span());
+    }
+    if !origins.contains_key(raw.origin.get_ref()) {
+        c.err::<()>(&key("origin"), format!("no origin named {:?} in [origins]", raw.origin.get_ref()), raw.origin.span());
+    }
+    let key_prefix = raw.key_prefix.as_ref().map_or_else(String::new, |k| k.get_ref().clone());
+    if key_prefix.starts_with('/') {
+        c.err::<()>(&key("key_prefix"), "must not start with '/' (S3 keys have no leading slash)", raw.key_prefix.as_ref().expect("set").span());
+    }
+    let cache_control = match &raw.cache_control {
+        None => None,
+        Some(cc) => match HeaderValue::from_str(cc.get_ref()) {
+            Ok(v) => Some(v),
+            Err(_) => c.err(&key("cache_control"), "not a valid header value", cc.span()),
+        },
+    };
+    let ttl = raw.ttl.as_ref().and_then(|t| ttl_bounds(c, &key("ttl"), t));
+    let error_ttl = c.duration(&key("error_ttl"), &raw.error_ttl, DEFAULT_ERROR_TTL);
+    if !path_ok {
+        return None;
+    }
+    Some(RouteConfig {
+        path: path.clone(),
+        origin: raw.origin.get_ref().clone(),
+        key_prefix,
+        cache_control,
+        ttl,
+        error_ttl,
+        compress: raw.compress.unwrap_or(true),
+    })
+}
+
+fn ttl_bounds(c: &mut Checker<'_>, key: &str, t: &Spanned<RawTtl>) -> Option<TtlBounds> {
+    let raw = t.get_ref();
+    let min = c.duration(&format!("{key}.min"), &raw.min, Duration::ZERO);
+    let max = c.duration(&format!("{key}.max"), &raw.max, Duration::from_secs(365 * 86400));
+    let default = c.duration(&format!("{key}.default"), &raw.default, Duration::from_secs(86400).clamp(min, max.max(min)));
+    if min > max || default < min || default > max {
+        return c.err(key, "needs min <= default <= max", t.span());
+    }
+    Some(TtlBounds { min, default, max })
+}

@@ -1,0 +1,193 @@
+//! The `cachefront` command: serve (default), check a config, or run the
+//! S3-compatible dev origin alone.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cachefront::config::{Config, DEFAULT_PATH, DEV_ACCESS_KEY, DEV_SECRET_KEY, OriginKind};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(version, about = "A CDN edge node: S3/HTTP origins, in-memory cache, CloudFront-like behaviour")]
+struct Cli {
+    /// Config file (relative paths inside it resolve against its directory).
+    #[arg(long, short, global = true, default_value = DEFAULT_PATH)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the edge (the default).
+    Serve,
+    /// Validate a config; exit non-zero naming the key and line of each error.
+    Check,
+    /// Run the S3-compatible dev server alone over a directory of buckets.
+    DevOrigin {
+        /// Directory of buckets: ROOT/<bucket>/<key>.
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cachefront::telemetry::init();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Check => check(&cli.config),
+        Command::Serve => serve(&cli.config),
+        Command::DevOrigin { root, listen } => dev_origin(&root, listen),
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(c) => {
+            println!("{}: ok ({} origins, {} routes)", path.display(), c.origins.len(), c.routes.len());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn serve(path: &Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime().block_on(async move {
+        let listeners = match cachefront::Listeners::bind(&config).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cannot bind {}: {e}", config.server.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = listeners.edge.local_addr().expect("bound");
+        print_welcome(&config, addr);
+        match cachefront::run(config, listeners, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cachefront: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// The URL to open and a `curl` line with a real object, when the config
+/// serves a local dev bucket.
+fn print_welcome(config: &Config, addr: SocketAddr) {
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let base = format!("http://{host}:{}", addr.port());
+    println!("cachefront serving on {base}");
+    for route in &config.routes {
+        let origin = &config.origins[&route.origin];
+        let example = match &origin.kind {
+            OriginKind::S3(s3) => s3
+                .dev_root
+                .as_ref()
+                .and_then(|root| first_file(&root.join(&s3.bucket).join(&route.key_prefix)))
+                .map(|rest| format!("{}{rest}", route.path)),
+            OriginKind::Http(_) => None,
+        };
+        match example {
+            Some(p) => println!("  try: curl -i {base}{p}"),
+            None => println!("  route {} -> origin {}", route.path, route.origin),
+        }
+    }
+}
+
+/// What a browser percent-encodes in a path segment.
+const URL_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// A file under `dir`, as a URL path relative to it (percent-encoded).
+fn first_file(dir: &Path) -> Option<String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    let files = entries.iter().filter(|e| e.path().is_file());
+    let dirs = entries.iter().filter(|e| e.path().is_dir());
+    for e in files {
+        let name = e.file_name().into_string().ok()?;
+        if !name.starts_with('.') {
+            return Some(percent_encoding::utf8_percent_encode(&name, URL_SEGMENT).to_string());
+        }
+    }
+    for d in dirs {
+        let name = d.file_name().into_string().ok()?;
+        if !name.starts_with('.') {
+            if let Some(rest) = first_file(&d.path()) {
+                return Some(format!("{name}/{rest}"));
+            }
+        }
+    }
+    None
+}
+
+fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
+    runtime().block_on(async move {
+        let origin = match cachefront::origin::dev::DevOrigin::new(root) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("dev origin: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cannot bind {listen}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("S3-compatible dev origin on http://{listen} over {}", root.display());
+        println!("  buckets are the directories of {}", root.display());
+        println!("  credentials: access key {DEV_ACCESS_KEY:?}, secret key {DEV_SECRET_KEY:?}, region \"us-east-1\"");
+        cachefront::origin::dev::serve(listener, origin, shutdown_signal()).await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,106 @@
+//! The embedded S3-compatible dev origin: s3s-fs over a directory of buckets
+//! (`root/<bucket>/<key>`), with the fixed dev credentials of `config`.
+//!
+//! It runs in-process on a loopback port when a route's S3 origin sets
+//! `dev_root`, and alone as `cachefront dev-origin`, where django-storages
+//! can `collectstatic` into it. s3s-fs only knows a Content-Type that was
+//! given at upload time (its metadata sidecars); for files copied into the
+//! directory by hand it answers none, so we guess one from the extension.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use percent_encoding::percent_decode_str;
+use s3s::auth::SimpleAuth;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::TcpListener;
+
+use crate::config::{DEV_ACCESS_KEY, DEV_SECRET_KEY};
+
+/// An S3 API over a directory of buckets.
+#[derive(Clone)]
+pub struct DevOrigin {
+    service: S3Service,
+}
+
+impl DevOrigin {
+    pub fn new(root: &Path) -> Result<DevOrigin, std::io::Error> {
+        let fs = s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{}: {e:?}", root.display())))?;
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(DEV_ACCESS_KEY, DEV_SECRET_KEY));
+        Ok(DevOrigin {
+            service: builder.build(),
+        })
+    }
+
+    pub async fn call(&self, req: Request<Incoming>) -> Result<Response<s3s::Body>, s3s::HttpError> {
+        let guess = matches!(*req.method(), Method::GET | Method::HEAD).then(|| guess_content_type(req.uri().path()));
+        let mut resp = self.service.call(req.map(s3s::Body::from)).await?;
+        if let Some(Some(ct)) = guess {
+            if resp.status().is_success() && !resp.headers().contains_key(CONTENT_TYPE) {
+                resp.headers_mut().insert(CONTENT_TYPE, ct);
+            }
+        }
+        Ok(resp)
+    }
+}
+
+fn guess_content_type(path: &str) -> Option<HeaderValue> {
+    let name = path.rsplit('/').next()?;
+    let name = percent_decode_str(name).decode_utf8().ok()?;
+    let mime = mime_guess::from_path(name.as_ref()).first()?;
+    let text_like = mime.type_() == mime_guess::mime::TEXT
+        || matches!(mime.subtype().as_str(), "javascript" | "json" | "xml" | "svg");
+    let value = if text_like && mime.get_param("charset").is_none() {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
+/// Serves the dev origin on `listener` until `shutdown` completes.
+pub async fn serve(listener: TcpListener, origin: DevOrigin, shutdown: impl Future<Output = ()>) {
+    let origin = Arc::new(origin);
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dev origin: accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let origin = origin.clone();
+        let svc = hyper::service::service_fn(move |req| {
+            let origin = origin.clone();
+            async move { origin.call(req).await }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
+/// Starts the dev origin on an ephemeral loopback port, for as long as the
+/// process runs; returns its endpoint URL.
+pub async fn spawn_embedded(root: &Path) -> Result<String, std::io::Error> {
+    let origin = DevOrigin::new(root)?;
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve(listener, origin, std::future::pending()));
+    Ok(format!("http://{addr}"))
+}

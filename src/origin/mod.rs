@@ -1,0 +1,101 @@
+//! Origins: where misses are filled from. One enum, one method, so the edge
+//! treats an S3 bucket and an HTTP server alike.
+//!
+//! An origin answers with an `OriginResponse` whenever the origin itself
+//! answered (200, 404, S3's 403, an HTTP origin's 301…), and with an
+//! `OriginError` when it could not be reached or failed (5xx, throttling,
+//! timeouts). The edge maps `OriginError` to 502/504 in one place.
+
+pub mod dev;
+mod http;
+mod s3;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ::http::{HeaderMap, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use thiserror::Error;
+
+pub use self::http::HttpOrigin;
+pub use self::s3::S3Origin;
+use crate::config::{OriginConfig, OriginKind};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A streaming body from an origin.
+pub type OriginBody = UnsyncBoxBody<Bytes, BoxError>;
+
+pub enum Origin {
+    S3(S3Origin),
+    Http(HttpOrigin),
+}
+
+/// What the edge asks of an origin: always a GET of one object.
+#[derive(Debug, Clone)]
+pub struct OriginRequest {
+    /// S3: the object key. HTTP: the decoded-and-checked key is not used;
+    /// the original path and query are forwarded as received.
+    pub key: String,
+    pub path_and_query: String,
+    pub client_ip: Option<IpAddr>,
+}
+
+/// An origin's answer, headers already reduced to those the edge passes on.
+pub struct OriginResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub content_length: Option<u64>,
+    pub body: OriginBody,
+}
+
+#[derive(Debug, Error, Clone)]
+pub enum OriginError {
+    #[error("origin could not be reached: {0}")]
+    Connect(String),
+    #[error("origin did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("origin answered {0}")]
+    Status(StatusCode),
+    #[error("origin is throttling requests")]
+    Throttled,
+    #[error("origin response was malformed: {0}")]
+    Protocol(String),
+    #[error("origin body failed: {0}")]
+    Body(String),
+}
+
+impl Origin {
+    pub async fn build(cfg: &OriginConfig, dev_endpoint: Option<String>, via: ::http::HeaderValue) -> Result<Origin, BoxError> {
+        Ok(match &cfg.kind {
+            OriginKind::S3(s3) => Origin::S3(S3Origin::build(cfg, s3, dev_endpoint).await?),
+            OriginKind::Http(h) => Origin::Http(HttpOrigin::new(cfg, h, via)),
+        })
+    }
+
+    pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {
+        match self {
+            Origin::S3(o) => o.get(req).await,
+            Origin::Http(o) => o.get(req).await,
+        }
+    }
+
+    /// Inactivity limit between body chunks while filling.
+    pub fn response_timeout(&self) -> Duration {
+        match self {
+            Origin::S3(o) => o.response_timeout,
+            Origin::Http(o) => o.response_timeout,
+        }
+    }
+
+    /// S3 answers 403 for a missing key when the caller may not list the
+    /// bucket, so its 403 is as cacheable as a 404.
+    pub fn caches_forbidden(&self) -> bool {
+        matches!(self, Origin::S3(_))
+    }
+
+    /// HTTP origins key and forward the query string; S3 ignores it.
+    pub fn keys_query(&self) -> bool {
+        matches!(self, Origin::Http(_))
+    }
+}

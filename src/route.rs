@@ -1,0 +1,106 @@
+//! Routing: the longest URL path prefix picks a route; the rest of the path,
+//! percent-decoded once, is appended to the route's `key_prefix` to form the
+//! object key (django-storages' `location`).
+//!
+//! Decoding is checked strictly because the key is handed to an origin: a
+//! `.`/`..` segment, NUL, backslash or invalid UTF-8 is refused so that no
+//! request can name an object outside the route's key prefix.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+use percent_encoding::percent_decode_str;
+use thiserror::Error;
+
+use crate::config::{RouteConfig, TtlBounds};
+use crate::origin::Origin;
+
+/// A route with its origin resolved: what the edge needs per request.
+pub struct Route {
+    /// Position in the config; part of every cache key.
+    pub id: u32,
+    pub prefix: String,
+    pub key_prefix: String,
+    pub origin: Arc<Origin>,
+    pub policy: RoutePolicy,
+}
+
+/// How responses of a route are cached and presented to clients.
+#[derive(Debug, Clone)]
+pub struct RoutePolicy {
+    pub cache_control: Option<HeaderValue>,
+    pub ttl: Option<TtlBounds>,
+    pub error_ttl: std::time::Duration,
+    pub compress: bool,
+}
+
+impl Route {
+    pub fn new(id: u32, cfg: &RouteConfig, origin: Arc<Origin>) -> Route {
+        Route {
+            id,
+            prefix: cfg.path.clone(),
+            key_prefix: cfg.key_prefix.clone(),
+            origin,
+            policy: RoutePolicy {
+                cache_control: cfg.cache_control.clone(),
+                ttl: cfg.ttl,
+                error_ttl: cfg.error_ttl,
+                compress: cfg.compress,
+            },
+        }
+    }
+
+    /// The object key for a request path that this route matched.
+    pub fn object_key(&self, path: &str) -> Result<String, PathError> {
+        let rest = &path[self.prefix.len()..];
+        let decoded = percent_decode_str(rest)
+            .decode_utf8()
+            .map_err(|_| PathError::InvalidUtf8)?;
+        if decoded.contains('\0') {
+            return Err(PathError::Nul);
+        }
+        if decoded.contains('\\') {
+            return Err(PathError::Backslash);
+        }
+        if decoded.split('/').any(|seg| seg == "." || seg == "..") {
+            return Err(PathError::DotSegment);
+        }
+        let mut key = String::with_capacity(self.key_prefix.len() + decoded.len());
+        key.push_str(&self.key_prefix);
+        key.push_str(&decoded);
+        Ok(key)
+    }
+}
+
+/// Why a request path cannot name an object (answered 400).
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+pub enum PathError {
+    #[error("path is not valid UTF-8 after percent-decoding")]
+    InvalidUtf8,
+    #[error("path contains a NUL byte")]
+    Nul,
+    #[error("path contains a backslash")]
+    Backslash,
+    #[error("path contains a '.' or '..' segment")]
+    DotSegment,
+}
+
+/// Routes ordered longest prefix first, so the first match is the longest.
+pub struct Router {
+    routes: Vec<Arc<Route>>,
+}
+
+impl Router {
+    pub fn new(mut routes: Vec<Arc<Route>>) -> Router {
+        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        Router { routes }
+    }
+
+    pub fn route(&self, path: &str) -> Option<&Arc<Route>> {
+        self.routes.iter().find(|r| path.starts_with(&r.prefix))
+    }
+
+    pub fn routes(&self) -> &[Arc<Route>] {
+        &self.routes
+    }
+}
