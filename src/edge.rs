@@ -50,8 +50,11 @@ impl Edge {
             Method::GET => false,
             Method::HEAD => true,
             _ => {
-                let mut resp = self.identity.error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-                resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                let mut resp = self
+                    .identity
+                    .error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
                 return resp;
             }
         };
@@ -62,7 +65,11 @@ impl Edge {
         tracing::Span::current().record("route", route.prefix.as_str());
         let key = match route.object_key(path) {
             Ok(k) => k,
-            Err(e) => return self.identity.error(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}")),
+            Err(e) => {
+                return self
+                    .identity
+                    .error(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}"));
+            }
         };
         let (cache_key, path_and_query) = if route.origin.keys_query() {
             let pq = req.uri().path_and_query().map_or(path, |pq| pq.as_str()).to_string();
@@ -108,7 +115,8 @@ impl Edge {
 
     fn fill_error(&self, e: &FillError) -> Response<EdgeBody> {
         let status = e.status();
-        self.identity.error(status, status.canonical_reason().unwrap_or("Error"))
+        self.identity
+            .error(status, status.canonical_reason().unwrap_or("Error"))
     }
 }
 

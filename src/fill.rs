@@ -41,7 +41,12 @@ impl FillError {
 }
 
 /// Fetches `request` from the route's origin and builds the object.
-pub async fn fill(route: Arc<Route>, request: OriginRequest, max_object_size: u64, identity: Arc<Identity>) -> FillResult {
+pub async fn fill(
+    route: Arc<Route>,
+    request: OriginRequest,
+    max_object_size: u64,
+    identity: Arc<Identity>,
+) -> FillResult {
     match run(&route, &request, max_object_size, &identity).await {
         Ok(result) => result,
         Err(e) => {
@@ -51,19 +56,32 @@ pub async fn fill(route: Arc<Route>, request: OriginRequest, max_object_size: u6
     }
 }
 
-async fn run(route: &Route, request: &OriginRequest, max_object_size: u64, identity: &Identity) -> Result<FillResult, FillError> {
+async fn run(
+    route: &Route,
+    request: &OriginRequest,
+    max_object_size: u64,
+    identity: &Identity,
+) -> Result<FillResult, FillError> {
     let response = route.origin.get(request).await?;
     if response.content_length.is_some_and(|l| l > max_object_size) {
         return Ok(FillResult::Pass);
     }
     let stored_at = Instant::now();
-    let Some(body) = collect(response.body, response.content_length, max_object_size, route.origin.response_timeout()).await? else {
+    let Some(body) = collect(
+        response.body,
+        response.content_length,
+        max_object_size,
+        route.origin.response_timeout(),
+    )
+    .await?
+    else {
         return Ok(FillResult::Pass);
     };
 
     let status = response.status;
     let policy = &route.policy;
-    let is_error = status == StatusCode::NOT_FOUND || (status == StatusCode::FORBIDDEN && route.origin.caches_forbidden());
+    let is_error =
+        status == StatusCode::NOT_FOUND || (status == StatusCode::FORBIDDEN && route.origin.caches_forbidden());
     let lifetime = if is_error {
         Some(policy.error_ttl).filter(|t| !t.is_zero())
     } else if status == StatusCode::OK && !response.headers.contains_key(http::header::SET_COOKIE) {
@@ -92,7 +110,12 @@ async fn run(route: &Route, request: &OriginRequest, max_object_size: u64, ident
 
 /// Reads a whole body. `None` when it exceeds `limit` (the caller streams
 /// instead); an error when it fails, stalls for `idle`, or ends short.
-async fn collect(mut body: OriginBody, expected: Option<u64>, limit: u64, idle: Duration) -> Result<Option<Bytes>, FillError> {
+async fn collect(
+    mut body: OriginBody,
+    expected: Option<u64>,
+    limit: u64,
+    idle: Duration,
+) -> Result<Option<Bytes>, FillError> {
     let mut buf = BytesMut::with_capacity(expected.unwrap_or(0).min(limit) as usize);
     loop {
         let frame = tokio::time::timeout(idle, body.frame())
@@ -111,13 +134,13 @@ async fn collect(mut body: OriginBody, expected: Option<u64>, limit: u64, idle: 
             }
         }
     }
-    if let Some(expected) = expected {
-        if buf.len() as u64 != expected {
-            return Err(FillError::Truncated {
-                expected,
-                got: buf.len() as u64,
-            });
-        }
+    if let Some(expected) = expected
+        && buf.len() as u64 != expected
+    {
+        return Err(FillError::Truncated {
+            expected,
+            got: buf.len() as u64,
+        });
     }
     Ok(Some(buf.freeze()))
 }

@@ -112,16 +112,18 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
     let mut origins: HashMap<String, Arc<Origin>> = HashMap::new();
     for (name, cfg) in &config.origins {
         let mut dev_endpoint = None;
-        if let OriginKind::S3(s3) = &cfg.kind {
-            if let Some(root) = &s3.dev_root {
-                let endpoint = origin::dev::spawn_embedded(root).await.map_err(|source| StartError::DevOrigin {
+        if let OriginKind::S3(s3) = &cfg.kind
+            && let Some(root) = &s3.dev_root
+        {
+            let endpoint = origin::dev::spawn_embedded(root)
+                .await
+                .map_err(|source| StartError::DevOrigin {
                     origin: name.clone(),
                     root: root.display().to_string(),
                     source,
                 })?;
-                tracing::info!(origin = %name, root = %root.display(), %endpoint, bucket = %s3.bucket, "embedded S3 dev origin listening");
-                dev_endpoint = Some(endpoint);
-            }
+            tracing::info!(origin = %name, root = %root.display(), %endpoint, bucket = %s3.bucket, "embedded S3 dev origin listening");
+            dev_endpoint = Some(endpoint);
         }
         let built = Origin::build(cfg, dev_endpoint, identity.via())
             .await

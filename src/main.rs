@@ -9,7 +9,10 @@ use cachefront::config::{Config, DEFAULT_PATH, DEV_ACCESS_KEY, DEV_SECRET_KEY, O
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(version, about = "A CDN edge node: S3/HTTP origins, in-memory cache, CloudFront-like behaviour")]
+#[command(
+    version,
+    about = "A CDN edge node: S3/HTTP origins, in-memory cache, CloudFront-like behaviour"
+)]
 struct Cli {
     /// Config file (relative paths inside it resolve against its directory).
     #[arg(long, short, global = true, default_value = DEFAULT_PATH)]
@@ -47,7 +50,12 @@ fn main() -> ExitCode {
 fn check(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(c) => {
-            println!("{}: ok ({} origins, {} routes)", path.display(), c.origins.len(), c.routes.len());
+            println!(
+                "{}: ok ({} origins, {} routes)",
+                path.display(),
+                c.origins.len(),
+                c.routes.len()
+            );
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -95,7 +103,11 @@ fn serve(path: &Path) -> ExitCode {
 /// The URL to open and a `curl` line with a real object, when the config
 /// serves a local dev bucket.
 fn print_welcome(config: &Config, addr: SocketAddr) {
-    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
     let base = format!("http://{host}:{}", addr.port());
     println!("cachefront serving on {base}");
     for route in &config.routes {
@@ -142,10 +154,10 @@ fn first_file(dir: &Path) -> Option<String> {
     }
     for d in dirs {
         let name = d.file_name().into_string().ok()?;
-        if !name.starts_with('.') {
-            if let Some(rest) = first_file(&d.path()) {
-                return Some(format!("{name}/{rest}"));
-            }
+        if !name.starts_with('.')
+            && let Some(rest) = first_file(&d.path())
+        {
+            return Some(format!("{name}/{rest}"));
         }
     }
     None
@@ -180,7 +192,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

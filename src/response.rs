@@ -43,19 +43,27 @@ impl Identity {
     /// Client headers of an origin response: the route's `Cache-Control`
     /// on 200/206/304, `max-age=<error_ttl>` on a cached error, our `Via`
     /// after any upstream one, and the exact `Content-Length`.
-    pub fn object_headers(&self, status: StatusCode, mut headers: HeaderMap, content_length: Option<u64>, policy: &RoutePolicy, cached_error: bool) -> HeaderMap {
+    pub fn object_headers(
+        &self,
+        status: StatusCode,
+        mut headers: HeaderMap,
+        content_length: Option<u64>,
+        policy: &RoutePolicy,
+        cached_error: bool,
+    ) -> HeaderMap {
         headers.remove(header::AGE);
         headers.remove(header::CONTENT_LENGTH);
         if cached_error {
             let v = format!("max-age={}", policy.error_ttl.as_secs());
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(&v).expect("digits"));
-        } else if let Some(cc) = &policy.cache_control {
-            if matches!(status.as_u16(), 200 | 206 | 304) {
-                headers.insert(header::CACHE_CONTROL, cc.clone());
-            }
+        } else if let Some(cc) = &policy.cache_control
+            && matches!(status.as_u16(), 200 | 206 | 304)
+        {
+            headers.insert(header::CACHE_CONTROL, cc.clone());
         }
         let via = match headers.get(header::VIA).and_then(|v| v.to_str().ok()) {
-            Some(upstream) => HeaderValue::from_str(&format!("{upstream}, {}", self.via.to_str().expect("ascii"))).unwrap_or_else(|_| self.via.clone()),
+            Some(upstream) => HeaderValue::from_str(&format!("{upstream}, {}", self.via.to_str().expect("ascii")))
+                .unwrap_or_else(|_| self.via.clone()),
             None => self.via.clone(),
         };
         headers.insert(header::VIA, via);
@@ -83,8 +91,16 @@ impl Identity {
 
     fn stored(&self, obj: &CachedObject, head: bool, x_cache: HeaderValue) -> Response<EdgeBody> {
         // CloudFront's vocabulary: any 4xx/5xx, cached or not, is an Error.
-        let x_cache = if obj.status.as_u16() >= 400 { self.error.clone() } else { x_cache };
-        let body = if head { EdgeBody::empty() } else { EdgeBody::bytes(obj.body.clone()) };
+        let x_cache = if obj.status.as_u16() >= 400 {
+            self.error.clone()
+        } else {
+            x_cache
+        };
+        let body = if head {
+            EdgeBody::empty()
+        } else {
+            EdgeBody::bytes(obj.body.clone())
+        };
         let mut resp = Response::new(body);
         *resp.status_mut() = obj.status;
         let headers = resp.headers_mut();
@@ -96,7 +112,11 @@ impl Identity {
     /// An origin response streamed through, not stored.
     pub fn pass(&self, origin: OriginResponse, policy: &RoutePolicy, head: bool) -> Response<EdgeBody> {
         let headers = self.object_headers(origin.status, origin.headers, origin.content_length, policy, false);
-        let body = if head { EdgeBody::empty() } else { EdgeBody::Stream(origin.body) };
+        let body = if head {
+            EdgeBody::empty()
+        } else {
+            EdgeBody::Stream(origin.body)
+        };
         let mut resp = Response::new(body);
         *resp.status_mut() = origin.status;
         *resp.headers_mut() = headers;
@@ -110,7 +130,10 @@ impl Identity {
         let mut resp = Response::new(EdgeBody::bytes(body.clone()));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(X_CACHE.clone(), self.error.clone());

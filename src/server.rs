@@ -19,8 +19,12 @@ use crate::body::EdgeBody;
 
 /// Serves `handler` on `listener` until `shutdown` flips to true, then
 /// drains open connections for at most `drain_timeout`.
-pub async fn serve<H, F>(listener: TcpListener, handler: H, mut shutdown: watch::Receiver<bool>, drain_timeout: Duration)
-where
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+    drain_timeout: Duration,
+) where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<EdgeBody>> + Send + 'static,
 {
@@ -60,6 +64,9 @@ where
     }
     drop(listener);
     if tokio::time::timeout(drain_timeout, graceful.shutdown()).await.is_err() {
-        tracing::warn!(?drain_timeout, "connections still open after the drain timeout; closing them");
+        tracing::warn!(
+            ?drain_timeout,
+            "connections still open after the drain timeout; closing them"
+        );
     }
 }

@@ -33,10 +33,10 @@ pub enum Storage {
 /// heuristically cacheable) response.
 pub fn storage(headers: &HeaderMap, now: SystemTime, ttl: Option<TtlBounds>) -> Storage {
     let cc = cache_control(headers);
-    if let Some(cc) = &cc {
-        if cc.no_store() || cc.private() {
-            return Storage::Forbidden;
-        }
+    if let Some(cc) = &cc
+        && (cc.no_store() || cc.private())
+    {
+        return Storage::Forbidden;
     }
     let explicit = cc.as_ref().and_then(|cc| {
         if cc.no_cache() {
@@ -59,10 +59,10 @@ pub fn storage(headers: &HeaderMap, now: SystemTime, ttl: Option<TtlBounds>) -> 
 /// `Cache-Control`.
 fn cache_control(headers: &HeaderMap) -> Option<CacheControl> {
     let mut cdn = headers.get_all(&CDN_CACHE_CONTROL).iter().peekable();
-    if cdn.peek().is_some() {
-        if let Ok(cc) = CacheControl::decode(&mut cdn) {
-            return Some(cc);
-        }
+    if cdn.peek().is_some()
+        && let Ok(cc) = CacheControl::decode(&mut cdn)
+    {
+        return Some(cc);
     }
     headers.typed_get::<CacheControl>()
 }
@@ -75,9 +75,7 @@ fn expires_lifetime(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let Some(expires) = headers.typed_get::<headers::Expires>() else {
         return Some(Duration::ZERO);
     };
-    let date = headers
-        .typed_get::<headers::Date>()
-        .map_or(now, SystemTime::from);
+    let date = headers.typed_get::<headers::Date>().map_or(now, SystemTime::from);
     Some(SystemTime::from(expires).duration_since(date).unwrap_or(Duration::ZERO))
 }
 
@@ -85,9 +83,7 @@ fn heuristic(headers: &HeaderMap, now: SystemTime) -> Duration {
     let Some(modified) = headers.typed_get::<headers::LastModified>() else {
         return Duration::ZERO;
     };
-    let date = headers
-        .typed_get::<headers::Date>()
-        .map_or(now, SystemTime::from);
+    let date = headers.typed_get::<headers::Date>().map_or(now, SystemTime::from);
     let since = date
         .duration_since(SystemTime::from(modified))
         .unwrap_or(Duration::ZERO);
@@ -111,7 +107,10 @@ mod tests {
     fn h(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (k, v) in pairs {
-            m.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            m.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         m
     }
@@ -142,13 +141,20 @@ mod tests {
     #[test]
     fn no_store_and_private_are_not_stored() {
         for cc in ["no-store", "private", "private, max-age=60"] {
-            assert_eq!(storage(&h(&[("cache-control", cc)]), SystemTime::now(), Some(BOUNDS)), Storage::Forbidden, "{cc}");
+            assert_eq!(
+                storage(&h(&[("cache-control", cc)]), SystemTime::now(), Some(BOUNDS)),
+                Storage::Forbidden,
+                "{cc}"
+            );
         }
     }
 
     #[test]
     fn route_default_applies_without_explicit_freshness() {
-        assert_eq!(storage(&HeaderMap::new(), SystemTime::now(), Some(BOUNDS)), Storage::Fresh(DAY));
+        assert_eq!(
+            storage(&HeaderMap::new(), SystemTime::now(), Some(BOUNDS)),
+            Storage::Fresh(DAY)
+        );
     }
 
     #[test]
@@ -161,7 +167,10 @@ mod tests {
 
     #[test]
     fn expires_minus_date() {
-        let hm = h(&[("date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("expires", "Sun, 06 Nov 1994 08:50:37 GMT")]);
+        let hm = h(&[
+            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ("expires", "Sun, 06 Nov 1994 08:50:37 GMT"),
+        ]);
         assert_eq!(storage(&hm, SystemTime::now(), None), secs(60));
         let invalid = h(&[("expires", "0")]);
         assert_eq!(storage(&invalid, SystemTime::now(), None), secs(0));
@@ -169,9 +178,15 @@ mod tests {
 
     #[test]
     fn heuristic_is_a_tenth_of_last_modified_age_capped() {
-        let hm = h(&[("date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("last-modified", "Sun, 06 Nov 1994 07:49:37 GMT")]);
+        let hm = h(&[
+            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ("last-modified", "Sun, 06 Nov 1994 07:49:37 GMT"),
+        ]);
         assert_eq!(storage(&hm, SystemTime::now(), None), secs(360));
-        let old = h(&[("date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("last-modified", "Sun, 06 Nov 1984 08:49:37 GMT")]);
+        let old = h(&[
+            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ("last-modified", "Tue, 06 Nov 1984 08:49:37 GMT"),
+        ]);
         assert_eq!(storage(&old, SystemTime::now(), None), Storage::Fresh(HEURISTIC_CAP));
         assert_eq!(storage(&HeaderMap::new(), SystemTime::now(), None), secs(0));
     }

@@ -11,10 +11,7 @@ pub struct CacheKey {
 
 impl CacheKey {
     pub fn new(route: u32, key: impl Into<Box<str>>) -> CacheKey {
-        CacheKey {
-            route,
-            key: key.into(),
-        }
+        CacheKey { route, key: key.into() }
     }
 
     pub fn route(&self) -> u32 {

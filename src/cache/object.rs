@@ -42,11 +42,7 @@ impl CachedObject {
 
     /// Bytes this object holds: what `capacity` bounds.
     pub fn weight(&self) -> u32 {
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(n, v)| n.as_str().len() + v.len() + 32)
-            .sum();
+        let headers: usize = self.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 32).sum();
         let total = self.body.len() + headers + ENTRY_OVERHEAD;
         u32::try_from(total).unwrap_or(u32::MAX)
     }

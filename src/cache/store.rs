@@ -61,7 +61,13 @@ impl Expiry<CacheKey, Entry> for EntryExpiry {
         })
     }
 
-    fn expire_after_update(&self, key: &CacheKey, entry: &Entry, now: Instant, _: Option<Duration>) -> Option<Duration> {
+    fn expire_after_update(
+        &self,
+        key: &CacheKey,
+        entry: &Entry,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
         self.expire_after_create(key, entry, now)
     }
 }
@@ -146,7 +152,8 @@ impl Store {
             result
         });
         let shared = async move {
-            task.await.unwrap_or_else(|e| FillResult::Failed(FillError::Internal(e.to_string())))
+            task.await
+                .unwrap_or_else(|e| FillResult::Failed(FillError::Internal(e.to_string())))
         }
         .boxed()
         .shared();

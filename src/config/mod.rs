@@ -117,20 +117,16 @@ pub struct TtlBounds {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors::single(ConfigError::plain(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors::single(ConfigError::plain(format!("cannot read {}: {e}", path.display()))))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::parse(&text, base).map_err(|e| e.with_file(path))
     }
 
     /// Parses config text; relative paths resolve against `base_dir`.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Config, ConfigErrors> {
-        let raw: raw::RawConfig = toml::from_str(text)
-            .map_err(|e| ConfigErrors::single(ConfigError::from_toml(&e, text)))?;
+        let raw: raw::RawConfig =
+            toml::from_str(text).map_err(|e| ConfigErrors::single(ConfigError::from_toml(&e, text)))?;
         validate::validate(raw, text, base_dir)
     }
 }

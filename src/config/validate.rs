@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::raw::{RawConfig, RawOrigin, RawRoute, RawTtl};
 use super::{
-    CacheConfig, Config, ConfigError, ConfigErrors, HttpOriginConfig, OriginConfig, OriginKind,
-    RouteConfig, S3Credentials, S3OriginConfig, ServerConfig, TtlBounds,
+    CacheConfig, Config, ConfigError, ConfigErrors, HttpOriginConfig, OriginConfig, OriginKind, RouteConfig,
+    S3Credentials, S3OriginConfig, ServerConfig, TtlBounds,
 };
 
 const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
@@ -42,7 +42,14 @@ impl Checker<'_> {
             Some(s) => match humantime::parse_duration(s.get_ref()) {
                 Ok(d) => d,
                 Err(e) => self
-                    .err(key, format!("invalid duration {:?} ({e}); use e.g. \"10s\", \"5m\", \"1d\"", s.get_ref()), s.span())
+                    .err(
+                        key,
+                        format!(
+                            "invalid duration {:?} ({e}); use e.g. \"10s\", \"5m\", \"1d\"",
+                            s.get_ref()
+                        ),
+                        s.span(),
+                    )
                     .unwrap_or(default),
             },
         }
@@ -54,7 +61,11 @@ impl Checker<'_> {
             Some(s) => match bytesize::ByteSize::from_str(s.get_ref()) {
                 Ok(b) => b.as_u64(),
                 Err(e) => self
-                    .err(key, format!("invalid size {:?} ({e}); use e.g. \"512MiB\"", s.get_ref()), s.span())
+                    .err(
+                        key,
+                        format!("invalid size {:?} ({e}); use e.g. \"512MiB\"", s.get_ref()),
+                        s.span(),
+                    )
                     .unwrap_or(default),
             },
         }
@@ -65,7 +76,11 @@ impl Checker<'_> {
             None => Some(default.parse().expect("default address parses")),
             Some(s) => match s.get_ref().parse() {
                 Ok(a) => Some(a),
-                Err(_) => self.err(key, format!("invalid socket address {:?}; use e.g. \"127.0.0.1:8080\"", s.get_ref()), s.span()),
+                Err(_) => self.err(
+                    key,
+                    format!("invalid socket address {:?}; use e.g. \"127.0.0.1:8080\"", s.get_ref()),
+                    s.span(),
+                ),
             },
         }
     }
@@ -86,21 +101,31 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         None => "cachefront".to_string(),
         Some(n) => {
             let ok = !n.get_ref().is_empty()
-                && n.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                && n.get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
             if !ok {
-                c.err::<()>("server.name", "must be non-empty letters, digits, '-', '_' or '.'", n.span());
+                c.err::<()>(
+                    "server.name",
+                    "must be non-empty letters, digits, '-', '_' or '.'",
+                    n.span(),
+                );
             }
             n.get_ref().clone()
         }
     };
-    let shutdown_timeout = c.duration("server.shutdown_timeout", &raw.server.shutdown_timeout, Duration::from_secs(30));
+    let shutdown_timeout = c.duration(
+        "server.shutdown_timeout",
+        &raw.server.shutdown_timeout,
+        Duration::from_secs(30),
+    );
 
     let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
     let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
-    if let Some(s) = &raw.cache.max_object_size {
-        if max_object_size >= MAX_OBJECT_SIZE_LIMIT {
-            c.err::<()>("cache.max_object_size", "must be below 2GiB", s.span());
-        }
+    if let Some(s) = &raw.cache.max_object_size
+        && max_object_size >= MAX_OBJECT_SIZE_LIMIT
+    {
+        c.err::<()>("cache.max_object_size", "must be below 2GiB", s.span());
     }
 
     let mut origins = BTreeMap::new();
@@ -114,13 +139,19 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
     for (i, route) in raw.routes.iter().enumerate() {
         if let Some(r) = route_config(&mut c, i, route, &raw.origins) {
             if routes.iter().any(|other| other.path == r.path) {
-                c.err::<()>(&format!("routes[{i}].path"), format!("duplicate route path {:?}", r.path), route.get_ref().path.span());
+                c.err::<()>(
+                    &format!("routes[{i}].path"),
+                    format!("duplicate route path {:?}", r.path),
+                    route.get_ref().path.span(),
+                );
             }
             routes.push(r);
         }
     }
     if raw.routes.is_empty() {
-        c.errors.push(ConfigError::plain("no [[routes]]: the edge would answer 404 to everything".into()));
+        c.errors.push(ConfigError::plain(
+            "no [[routes]]: the edge would answer 404 to everything".into(),
+        ));
     }
 
     if !c.errors.is_empty() {
@@ -149,7 +180,11 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
     let key = |field: &str| format!("origins.{name}.{field}");
     let raw = o.get_ref();
     let connect_timeout = c.duration(&key("connect_timeout"), &raw.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
-    let response_timeout = c.duration(&key("response_timeout"), &raw.response_timeout, DEFAULT_RESPONSE_TIMEOUT);
+    let response_timeout = c.duration(
+        &key("response_timeout"),
+        &raw.response_timeout,
+        DEFAULT_RESPONSE_TIMEOUT,
+    );
     let kind = match raw.kind.get_ref().as_str() {
         "s3" => {
             for (field, v) in [("url", &raw.url)] {
@@ -163,10 +198,14 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
                 None => c.err(&key("kind"), "an s3 origin needs `bucket`", o.span()),
             };
             let dev_root = raw.dev_root.as_ref().map(|d| base_dir.join(d.get_ref()));
-            if let (Some(root), Some(d), Some(b)) = (&dev_root, &raw.dev_root, &bucket) {
-                if !root.join(b).is_dir() {
-                    c.err::<()>(&key("dev_root"), format!("{} has no bucket directory {b:?}", root.display()), d.span());
-                }
+            if let (Some(root), Some(d), Some(b)) = (&dev_root, &raw.dev_root, &bucket)
+                && !root.join(b).is_dir()
+            {
+                c.err::<()>(
+                    &key("dev_root"),
+                    format!("{} has no bucket directory {b:?}", root.display()),
+                    d.span(),
+                );
             }
             let credentials = match &raw.credentials {
                 None if dev_root.is_some() => S3Credentials::Dev,
@@ -175,18 +214,31 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
                     "chain" => S3Credentials::Chain,
                     "dev" => S3Credentials::Dev,
                     other => c
-                        .err(&key("credentials"), format!("unknown credentials {other:?}; use \"chain\" or \"dev\""), s.span())
+                        .err(
+                            &key("credentials"),
+                            format!("unknown credentials {other:?}; use \"chain\" or \"dev\""),
+                            s.span(),
+                        )
                         .unwrap_or(S3Credentials::Chain),
                 },
             };
-            if let Some(e) = &raw.endpoint {
-                if e.get_ref().parse::<Uri>().map_or(true, |u| u.scheme().is_none() || u.host().is_none()) {
-                    c.err::<()>(&key("endpoint"), format!("invalid endpoint URL {:?}", e.get_ref()), e.span());
-                }
+            if let Some(e) = &raw.endpoint
+                && e.get_ref()
+                    .parse::<Uri>()
+                    .map_or(true, |u| u.scheme().is_none() || u.host().is_none())
+            {
+                c.err::<()>(
+                    &key("endpoint"),
+                    format!("invalid endpoint URL {:?}", e.get_ref()),
+                    e.span(),
+                );
             }
             OriginKind::S3(S3OriginConfig {
                 bucket: bucket?,
-                region: raw.region.as_ref().map_or_else(|| "us-east-1".to_string(), |r| r.get_ref().clone()),
+                region: raw
+                    .region
+                    .as_ref()
+                    .map_or_else(|| "us-east-1".to_string(), |r| r.get_ref().clone()),
                 endpoint: raw.endpoint.as_ref().map(|e| e.get_ref().clone()),
                 force_path_style: raw.force_path_style.unwrap_or(dev_root.is_some()),
                 dev_root,
@@ -194,7 +246,13 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
             })
         }
         "http" => {
-            for (field, v) in [("bucket", &raw.bucket), ("region", &raw.region), ("endpoint", &raw.endpoint), ("dev_root", &raw.dev_root), ("credentials", &raw.credentials)] {
+            for (field, v) in [
+                ("bucket", &raw.bucket),
+                ("region", &raw.region),
+                ("endpoint", &raw.endpoint),
+                ("dev_root", &raw.dev_root),
+                ("credentials", &raw.credentials),
+            ] {
                 if let Some(v) = v {
                     c.err::<()>(&key(field), "not a key of an http origin", v.span());
                 }
@@ -202,14 +260,33 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
             let url = match &raw.url {
                 None => c.err(&key("kind"), "an http origin needs `url`", o.span()),
                 Some(u) => match u.get_ref().parse::<Uri>() {
-                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() && uri.query().is_none() => Some(uri),
-                    Ok(uri) if uri.scheme_str() == Some("https") => c.err(&key("url"), "https origins are not supported yet; use http://", u.span()),
-                    _ => c.err(&key("url"), format!("invalid origin URL {:?}; use e.g. \"http://127.0.0.1:8000\"", u.get_ref()), u.span()),
+                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() && uri.query().is_none() => {
+                        Some(uri)
+                    }
+                    Ok(uri) if uri.scheme_str() == Some("https") => c.err(
+                        &key("url"),
+                        "https origins are not supported yet; use http://",
+                        u.span(),
+                    ),
+                    _ => c.err(
+                        &key("url"),
+                        format!(
+                            "invalid origin URL {:?}; use e.g. \"http://127.0.0.1:8000\"",
+                            u.get_ref()
+                        ),
+                        u.span(),
+                    ),
                 },
             };
             OriginKind::Http(HttpOriginConfig { url: url? })
         }
-        other => return c.err(&key("kind"), format!("unknown origin kind {other:?}; use \"s3\" or \"http\""), raw.kind.span()),
+        other => {
+            return c.err(
+                &key("kind"),
+                format!("unknown origin kind {other:?}; use \"s3\" or \"http\""),
+                raw.kind.span(),
+            );
+        }
     };
     Some(OriginConfig {
         name: name.to_string(),
@@ -219,20 +296,40 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
     })
 }
 
-fn route_config(c: &mut Checker<'_>, i: usize, r: &Spanned<RawRoute>, origins: &BTreeMap<String, Spanned<RawOrigin>>) -> Option<RouteConfig> {
+fn route_config(
+    c: &mut Checker<'_>,
+    i: usize,
+    r: &Spanned<RawRoute>,
+    origins: &BTreeMap<String, Spanned<RawOrigin>>,
+) -> Option<RouteConfig> {
     let key = |field: &str| format!("routes[{i}].{field}");
     let raw = r.get_ref();
     let path = raw.path.get_ref();
     let path_ok = path.starts_with('/') && path.ends_with('/') && !path.contains(['?', '#', '%', '\\']);
     if !path_ok {
-        c.err::<()>(&key("path"), format!("{path:?} must start and end with '/' and hold no '?', '#', '%' or '\\'"), raw.path.span());
+        c.err::<()>(
+            &key("path"),
+            format!("{path:?} must start and end with '/' and hold no '?', '#', '%' or '\\'"),
+            raw.path.span(),
+        );
     }
     if !origins.contains_key(raw.origin.get_ref()) {
-        c.err::<()>(&key("origin"), format!("no origin named {:?} in [origins]", raw.origin.get_ref()), raw.origin.span());
+        c.err::<()>(
+            &key("origin"),
+            format!("no origin named {:?} in [origins]", raw.origin.get_ref()),
+            raw.origin.span(),
+        );
     }
-    let key_prefix = raw.key_prefix.as_ref().map_or_else(String::new, |k| k.get_ref().clone());
+    let key_prefix = raw
+        .key_prefix
+        .as_ref()
+        .map_or_else(String::new, |k| k.get_ref().clone());
     if key_prefix.starts_with('/') {
-        c.err::<()>(&key("key_prefix"), "must not start with '/' (S3 keys have no leading slash)", raw.key_prefix.as_ref().expect("set").span());
+        c.err::<()>(
+            &key("key_prefix"),
+            "must not start with '/' (S3 keys have no leading slash)",
+            raw.key_prefix.as_ref().expect("set").span(),
+        );
     }
     let cache_control = match &raw.cache_control {
         None => None,
@@ -261,7 +358,11 @@ fn ttl_bounds(c: &mut Checker<'_>, key: &str, t: &Spanned<RawTtl>) -> Option<Ttl
     let raw = t.get_ref();
     let min = c.duration(&format!("{key}.min"), &raw.min, Duration::ZERO);
     let max = c.duration(&format!("{key}.max"), &raw.max, Duration::from_secs(365 * 86400));
-    let default = c.duration(&format!("{key}.default"), &raw.default, Duration::from_secs(86400).clamp(min, max.max(min)));
+    let default = c.duration(
+        &format!("{key}.default"),
+        &raw.default,
+        Duration::from_secs(86400).clamp(min, max.max(min)),
+    );
     if min > max || default < min || default > max {
         return c.err(key, "needs min <= default <= max", t.span());
     }

@@ -32,7 +32,8 @@ pub struct DevOrigin {
 
 impl DevOrigin {
     pub fn new(root: &Path) -> Result<DevOrigin, std::io::Error> {
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{}: {e:?}", root.display())))?;
+        let fs =
+            s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{}: {e:?}", root.display())))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(DEV_ACCESS_KEY, DEV_SECRET_KEY));
         Ok(DevOrigin {
@@ -43,10 +44,11 @@ impl DevOrigin {
     pub async fn call(&self, req: Request<Incoming>) -> Result<Response<s3s::Body>, s3s::HttpError> {
         let guess = matches!(*req.method(), Method::GET | Method::HEAD).then(|| guess_content_type(req.uri().path()));
         let mut resp = self.service.call(req.map(s3s::Body::from)).await?;
-        if let Some(Some(ct)) = guess {
-            if resp.status().is_success() && !resp.headers().contains_key(CONTENT_TYPE) {
-                resp.headers_mut().insert(CONTENT_TYPE, ct);
-            }
+        if let Some(Some(ct)) = guess
+            && resp.status().is_success()
+            && !resp.headers().contains_key(CONTENT_TYPE)
+        {
+            resp.headers_mut().insert(CONTENT_TYPE, ct);
         }
         Ok(resp)
     }

@@ -96,10 +96,10 @@ fn strip_origin_only(headers: &mut HeaderMap) {
 fn classify(err: &hyper_util::client::legacy::Error, timeout: Duration) -> OriginError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return OriginError::Timeout(timeout);
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return OriginError::Timeout(timeout);
         }
         source = e.source();
     }

@@ -13,8 +13,8 @@ mod s3;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
 use ::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use thiserror::Error;
 
@@ -26,6 +26,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A streaming body from an origin.
 pub type OriginBody = UnsyncBoxBody<Bytes, BoxError>;
 
+#[allow(clippy::large_enum_variant)] // one per configured origin, built once
 pub enum Origin {
     S3(S3Origin),
     Http(HttpOrigin),
@@ -66,7 +67,11 @@ pub enum OriginError {
 }
 
 impl Origin {
-    pub async fn build(cfg: &OriginConfig, dev_endpoint: Option<String>, via: ::http::HeaderValue) -> Result<Origin, BoxError> {
+    pub async fn build(
+        cfg: &OriginConfig,
+        dev_endpoint: Option<String>,
+        via: ::http::HeaderValue,
+    ) -> Result<Origin, BoxError> {
         Ok(match &cfg.kind {
             OriginKind::S3(s3) => Origin::S3(S3Origin::build(cfg, s3, dev_endpoint).await?),
             OriginKind::Http(h) => Origin::Http(HttpOrigin::new(cfg, h, via)),

@@ -31,7 +31,11 @@ pub struct S3Origin {
 impl S3Origin {
     /// `dev_endpoint` overrides the configured endpoint with the embedded
     /// dev origin's address.
-    pub async fn build(cfg: &OriginConfig, s3: &S3OriginConfig, dev_endpoint: Option<String>) -> Result<S3Origin, BoxError> {
+    pub async fn build(
+        cfg: &OriginConfig,
+        s3: &S3OriginConfig,
+        dev_endpoint: Option<String>,
+    ) -> Result<S3Origin, BoxError> {
         // One rustls-on-hyper-1 client, built here and handed to the loader,
         // so the SDK does not pull in a second (hyper 0.14) HTTP stack.
         let http_client = aws_smithy_http_client::Builder::new()
@@ -51,7 +55,13 @@ impl S3Origin {
             .http_client(http_client)
             .timeout_config(timeouts);
         if s3.credentials == S3Credentials::Dev {
-            loader = loader.credentials_provider(Credentials::new(DEV_ACCESS_KEY, DEV_SECRET_KEY, None, None, "cachefront-dev"));
+            loader = loader.credentials_provider(Credentials::new(
+                DEV_ACCESS_KEY,
+                DEV_SECRET_KEY,
+                None,
+                None,
+                "cachefront-dev",
+            ));
         }
         let sdk = loader.load().await;
         let mut conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(s3.force_path_style);
@@ -78,25 +88,34 @@ impl S3Origin {
                     404 => Ok(short(StatusCode::NOT_FOUND, "Not Found\n")),
                     403 => Ok(short(StatusCode::FORBIDDEN, "Forbidden\n")),
                     429 | 503 => Err(OriginError::Throttled),
-                    s => Err(OriginError::Status(StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY))),
+                    s => Err(OriginError::Status(
+                        StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
+                    )),
                 }
             }
             Err(SdkError::TimeoutError(_)) => Err(OriginError::Timeout(self.response_timeout)),
             Err(SdkError::DispatchFailure(f)) if f.is_timeout() => Err(OriginError::Timeout(self.response_timeout)),
             Err(SdkError::DispatchFailure(f)) => Err(OriginError::Connect(format!("{:?}", f.as_connector_error()))),
-            Err(e) => Err(OriginError::Protocol(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())),
+            Err(e) => Err(OriginError::Protocol(
+                aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            )),
         }
     }
 }
 
 fn short(status: StatusCode, body: &'static str) -> OriginResponse {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     OriginResponse {
         status,
         headers,
         content_length: Some(body.len() as u64),
-        body: Full::new(Bytes::from_static(body.as_bytes())).map_err(|never| match never {}).boxed_unsync(),
+        body: Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
     }
 }
 

@@ -1,0 +1,82 @@
+//! The `cachefront` binary: `check` on good and broken configs.
+
+use std::process::Command;
+
+fn check(config: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachefront.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cachefront"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn check_accepts_the_bundled_config() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cachefront"))
+        .args([
+            "check",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/cachefront.toml"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn check_reports_an_unknown_key_with_its_line() {
+    let (ok, text) = check("[server]\nlisten = \"127.0.0.1:8080\"\nlisten_port = 1\n");
+    assert!(!ok);
+    assert!(text.contains("line 3"), "{text}");
+    assert!(text.contains("listen_port"), "{text}");
+}
+
+#[test]
+fn check_reports_every_semantic_error_with_key_and_line() {
+    let config = r#"
+[server]
+listen = "not an address"
+
+[cache]
+capacity = "lots"
+
+[origins.assets]
+kind = "s3"
+bucket = "b"
+
+[[routes]]
+path = "static/"
+origin = "nowhere"
+error_ttl = "10 fortnights"
+"#;
+    let (ok, text) = check(config);
+    assert!(!ok);
+    for (key, line) in [
+        ("server.listen", 3),
+        ("cache.capacity", 6),
+        ("routes[0].path", 13),
+        ("routes[0].origin", 14),
+        ("routes[0].error_ttl", 15),
+    ] {
+        assert!(
+            text.contains(&format!("line {line}, column")) && text.contains(key),
+            "{key} at line {line} missing in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn check_reports_a_missing_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cachefront"))
+        .args(["check", "--config", "/nonexistent/cachefront.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}

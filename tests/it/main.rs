@@ -1,0 +1,14 @@
+//! The one integration test binary: real sockets, an in-process S3 origin
+//! and a small HTTP origin, all on ephemeral loopback ports.
+
+mod support;
+
+mod cli;
+mod coalescing;
+mod core;
+mod errors;
+mod expiry;
+mod http_origin;
+mod paths;
+mod shutdown;
+mod size;

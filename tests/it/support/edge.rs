@@ -1,0 +1,54 @@
+//! The edge under test: `cachefront::start` on ephemeral loopback ports.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use cachefront::config::Config;
+use cachefront::{Listeners, Running};
+use tokio::net::TcpListener;
+
+use super::client::{Client, Reply};
+
+pub struct TestEdge {
+    pub running: Option<Running>,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub client: Client,
+}
+
+impl TestEdge {
+    pub async fn start(toml: &str) -> TestEdge {
+        let config = Config::parse(toml, Path::new(".")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        let listeners = Listeners {
+            edge: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        };
+        let running = cachefront::start(config, listeners).await.expect("edge starts");
+        TestEdge {
+            addr: running.edge_addr(),
+            admin: running.admin_addr().unwrap(),
+            running: Some(running),
+            client: Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.client.request("GET", &self.url(path), &[]).await
+    }
+
+    pub async fn head(&self, path: &str) -> Reply {
+        self.client.request("HEAD", &self.url(path), &[]).await
+    }
+
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.client.request(method, &self.url(path), headers).await
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().unwrap()
+    }
+}
