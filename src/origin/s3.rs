@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::SdkError;
@@ -50,10 +51,17 @@ impl S3Origin {
             .operation_attempt_timeout(cfg.response_timeout)
             .operation_timeout(cfg.response_timeout)
             .build();
+        // One retry, soon: a cache retries by itself on the next request and
+        // coalesces, so long SDK backoffs only turn a clear 502 into a 504.
+        let retries = RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(1));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(s3.region.clone()))
             .http_client(http_client)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .retry_config(retries);
         if s3.credentials == S3Credentials::Dev {
             loader = loader.credentials_provider(Credentials::new(
                 DEV_ACCESS_KEY,

@@ -102,10 +102,11 @@ async fn s3_response_timeout_is_504() {
 
 #[tokio::test]
 async fn unreachable_s3_endpoint_is_502() {
-    // A loopback port with nothing listening: connection refused.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A loopback port bound but not listening: connection refused, and no
+    // other test can take the port while we hold it.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = closed.local_addr().unwrap().port();
-    drop(closed);
     let origin = S3Origin::start().await;
     let config = origin
         .config(ROUTE)
