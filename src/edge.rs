@@ -8,14 +8,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use tracing::Instrument;
 
 use crate::body::EdgeBody;
 use crate::cache::{CacheKey, Entry, FillResult, Store};
 use crate::fill::{self, FillError};
 use crate::origin::OriginRequest;
-use crate::response::{Identity, X_CACHE};
+use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
 
 pub struct Edge {
@@ -78,10 +78,15 @@ impl Edge {
             (CacheKey::new(route.id, key.as_str()), path.to_string())
         };
 
+        let view = RequestView {
+            head,
+            http10: req.version() <= Version::HTTP_10,
+            headers: req.headers(),
+        };
         let entry = self.store.get(&cache_key).await;
         let now = Instant::now();
         match entry {
-            Some(Entry::Object(obj)) if obj.is_fresh(now) => return self.identity.hit(&obj, head, now),
+            Some(Entry::Object(obj)) if obj.is_fresh(now) => return self.identity.hit(&obj, &view, now),
             Some(Entry::Pass) => {
                 let request = origin_request(key, path_and_query, peer);
                 return self.pass(route, &request, head).await;
@@ -99,7 +104,7 @@ impl Edge {
             .fill(cache_key, move || fill::fill(fill_route, fill_request, max, identity))
             .await;
         match result {
-            FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, head),
+            FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, &view),
             FillResult::Pass => self.pass(route, &request, head).await,
             FillResult::Failed(e) => self.fill_error(&e),
         }

@@ -14,7 +14,10 @@ use http_body_util::BodyExt;
 use thiserror::Error;
 
 use crate::cache::freshness::{self, Storage};
-use crate::cache::{CachedObject, FillResult};
+use crate::cache::object::Timing;
+use crate::cache::{CacheKey, CachedObject, FillResult, Store};
+use crate::encoding::compress::{self, Level};
+use crate::encoding::{self, Encoding};
 use crate::origin::{OriginBody, OriginError, OriginRequest};
 use crate::response::Identity;
 use crate::route::Route;
@@ -92,20 +95,54 @@ async fn run(
     } else {
         None
     };
-    let initial_age = freshness::upstream_age(&response.headers);
+    let timing = Timing {
+        stored_at,
+        initial_age: freshness::upstream_age(&response.headers),
+        fresh_for: lifetime.unwrap_or(Duration::ZERO),
+    };
+    let compressible = policy.compress && encoding::qualifies(status, &response.headers, body.len());
     let headers = identity.object_headers(status, response.headers, Some(body.len() as u64), policy, is_error);
-    let object = Arc::new(CachedObject {
+    let compressed = if compressible {
+        compress_blocking(body.clone(), Level::Fast).await?
+    } else {
+        Vec::new()
+    };
+    let object = Arc::new(CachedObject::new(
         status,
         headers,
         body,
-        stored_at,
-        initial_age,
-        fresh_for: lifetime.unwrap_or(Duration::ZERO),
-    });
+        compressible,
+        compressed,
+        timing,
+    ));
     Ok(match lifetime {
-        Some(_) if object.time_to_live() > Duration::ZERO => FillResult::Stored(object),
+        Some(_) if object.time_to_live(Instant::now()) > Duration::ZERO => FillResult::Stored(object),
         _ => FillResult::Uncached(object),
     })
+}
+
+async fn compress_blocking(body: Bytes, level: Level) -> Result<Vec<(Encoding, Bytes)>, FillError> {
+    tokio::task::spawn_blocking(move || compress::variants(&body, level))
+        .await
+        .map_err(|e| FillError::Internal(format!("compression task: {e}")))
+}
+
+/// Replaces a stored object's fast-level variants with best-level ones,
+/// unless the entry was refilled or removed meanwhile.
+pub fn recompress_in_background(store: &Arc<Store>, key: CacheKey, object: Arc<CachedObject>) {
+    let job = store.background_job();
+    let store = store.clone();
+    tokio::spawn(async move {
+        let _job = job;
+        let body = object.identity().body.clone();
+        match compress_blocking(body, Level::Best).await {
+            Ok(best) => {
+                let better = Arc::new(object.with_compressed(best));
+                store.replace(key, &object, better).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "best-level compression failed"),
+        }
+    });
 }
 
 /// Reads a whole body. `None` when it exceeds `limit` (the caller streams

@@ -7,11 +7,14 @@
 pub mod admin;
 pub mod body;
 pub mod cache;
+pub mod conditional;
 pub mod config;
 pub mod edge;
+pub mod encoding;
 pub mod fill;
 pub mod headers;
 pub mod origin;
+pub mod range;
 pub mod response;
 pub mod route;
 pub mod server;
@@ -91,6 +94,11 @@ impl Running {
     /// Entries and bytes held, after pending evictions ran.
     pub async fn cache_usage(&self) -> Usage {
         self.store.usage().await
+    }
+
+    /// Waits until background work (best-level re-compression) is done.
+    pub async fn settled(&self) {
+        self.store.settled().await;
     }
 
     /// Stops accepting, finishes in-flight requests (bounded by

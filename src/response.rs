@@ -10,7 +10,11 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::body::EdgeBody;
 use crate::cache::CachedObject;
+use crate::cache::object::Variant;
+use crate::conditional::{self, Precondition};
+use crate::encoding;
 use crate::origin::OriginResponse;
+use crate::range::{self, RangeOutcome};
 use crate::route::RoutePolicy;
 
 pub static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -70,43 +74,84 @@ impl Identity {
         if let Some(len) = content_length {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         }
+        if status == StatusCode::OK && !headers.contains_key(header::CONTENT_ENCODING) {
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        }
         headers
     }
 
-    /// A fresh hit: stored headers, `X-Cache: Hit`, `Age`.
-    pub fn hit(&self, obj: &CachedObject, head: bool, now: Instant) -> Response<EdgeBody> {
-        let mut resp = self.stored(obj, head, self.hit.clone());
-        resp.headers_mut().insert(header::AGE, age_value(obj.age(now)));
-        resp
+    /// A fresh hit: the chosen variant's stored headers, `X-Cache: Hit`, `Age`.
+    pub fn hit(&self, obj: &CachedObject, req: &RequestView<'_>, now: Instant) -> Response<EdgeBody> {
+        self.from_object(obj, req, &self.hit, Some(obj.age(now)))
     }
 
     /// A response just filled (or shared by a fill this request waited on).
-    pub fn miss(&self, obj: &CachedObject, head: bool) -> Response<EdgeBody> {
-        let mut resp = self.stored(obj, head, self.miss.clone());
-        if !obj.initial_age.is_zero() {
-            resp.headers_mut().insert(header::AGE, age_value(obj.initial_age));
-        }
-        resp
+    pub fn miss(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
+        let age = (!obj.initial_age.is_zero()).then_some(obj.initial_age);
+        self.from_object(obj, req, &self.miss, age)
     }
 
-    fn stored(&self, obj: &CachedObject, head: bool, x_cache: HeaderValue) -> Response<EdgeBody> {
+    /// Variant choice, preconditions, ranges: everything a stored object
+    /// answers without the origin.
+    fn from_object(
+        &self,
+        obj: &CachedObject,
+        req: &RequestView<'_>,
+        x_cache: &HeaderValue,
+        age: Option<Duration>,
+    ) -> Response<EdgeBody> {
         // CloudFront's vocabulary: any 4xx/5xx, cached or not, is an Error.
         let x_cache = if obj.status.as_u16() >= 400 {
-            self.error.clone()
+            &self.error
         } else {
             x_cache
         };
-        let body = if head {
-            EdgeBody::empty()
-        } else {
-            EdgeBody::bytes(obj.body.clone())
+        let finish = |mut resp: Response<EdgeBody>| {
+            let h = resp.headers_mut();
+            h.insert(X_CACHE.clone(), x_cache.clone());
+            if let Some(age) = age {
+                h.insert(header::AGE, HeaderValue::from(age.as_secs()));
+            }
+            resp
         };
-        let mut resp = Response::new(body);
-        *resp.status_mut() = obj.status;
-        let headers = resp.headers_mut();
-        *headers = obj.headers.clone();
-        headers.insert(X_CACHE.clone(), x_cache);
-        resp
+        if obj.status != StatusCode::OK {
+            return finish(whole(obj.status, obj.identity(), req.head));
+        }
+        let variant = if obj.encodings.len() > 1 {
+            obj.variant(encoding::choose(
+                req.headers.get(header::ACCEPT_ENCODING),
+                &obj.encodings,
+                req.http10,
+            ))
+        } else {
+            obj.identity()
+        };
+        if conditional::has_preconditions(req.headers) {
+            match conditional::evaluate(req.headers, obj.etag.as_ref(), obj.last_modified) {
+                Precondition::Proceed => {}
+                Precondition::NotModified => {
+                    let mut resp = Response::new(EdgeBody::empty());
+                    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+                    *resp.headers_mut() = variant.not_modified.clone();
+                    return finish(resp);
+                }
+                Precondition::Failed => {
+                    return finish(self.error(StatusCode::PRECONDITION_FAILED, "Precondition Failed"));
+                }
+            }
+        }
+        // Range on HEAD is ignored (RFC 9110 §14.2); ranges come from the
+        // identity bytes.
+        if !req.head && req.headers.contains_key(header::RANGE) {
+            let identity = obj.identity();
+            let len = identity.body.len() as u64;
+            match range::evaluate(req.headers, len, obj.etag.as_ref(), obj.last_modified) {
+                RangeOutcome::Full => {}
+                RangeOutcome::Partial(ranges) => return finish(range::partial(identity, &ranges)),
+                RangeOutcome::Unsatisfiable => return finish(range::unsatisfiable(identity)),
+            }
+        }
+        finish(whole(StatusCode::OK, variant, req.head))
     }
 
     /// An origin response streamed through, not stored.
@@ -142,6 +187,23 @@ impl Identity {
     }
 }
 
-fn age_value(age: Duration) -> HeaderValue {
-    HeaderValue::from(age.as_secs())
+/// A whole variant with its stored headers.
+fn whole(status: StatusCode, variant: &Variant, head: bool) -> Response<EdgeBody> {
+    let body = if head {
+        EdgeBody::empty()
+    } else {
+        EdgeBody::bytes(variant.body.clone())
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = variant.headers.clone();
+    resp
+}
+
+/// What a stored response depends on in the request.
+pub struct RequestView<'a> {
+    pub head: bool,
+    /// HTTP/1.0 clients get no compressed variant.
+    pub http10: bool,
+    pub headers: &'a HeaderMap,
 }

@@ -1,21 +1,45 @@
-//! What the cache holds: a complete response with its client headers
-//! rendered once at fill time, so that a hit only clones and writes.
+//! What the cache holds: a complete response as a set of variants
+//! (identity, then compressed ones), each with its client headers rendered
+//! once at fill time, so that a hit only picks, clones and writes.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use headers::{ETag, HeaderMapExt, LastModified};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
-/// Fixed per-entry overhead counted against `capacity` besides body and
+use crate::encoding::Encoding;
+
+/// Fixed per-entry overhead counted against `capacity` besides bodies and
 /// headers: key, moka's bookkeeping, the `Arc`s.
 const ENTRY_OVERHEAD: usize = 256;
+
+/// Headers a 304 repeats from the 200 (RFC 9110 §15.4.5), plus `Via`.
+const NOT_MODIFIED_HEADERS: [HeaderName; 7] = [
+    header::CACHE_CONTROL,
+    header::CONTENT_LOCATION,
+    header::ETAG,
+    header::EXPIRES,
+    header::LAST_MODIFIED,
+    header::VARY,
+    header::VIA,
+];
+
+/// One stored representation.
+#[derive(Debug)]
+pub struct Variant {
+    pub encoding: Encoding,
+    /// Client headers of a 200: all but `X-Cache` and `Age`.
+    pub headers: HeaderMap,
+    /// Client headers of a 304 for this variant.
+    pub not_modified: HeaderMap,
+    pub body: Bytes,
+}
 
 #[derive(Debug)]
 pub struct CachedObject {
     pub status: StatusCode,
-    /// Client headers, rendered at fill: all but `X-Cache` and `Age`.
-    pub headers: HeaderMap,
-    pub body: Bytes,
     /// When the response was received from the origin.
     pub stored_at: Instant,
     /// The response's age when received (an upstream `Age` is added to,
@@ -23,9 +47,105 @@ pub struct CachedObject {
     pub initial_age: Duration,
     /// Freshness lifetime at the edge (see `freshness`).
     pub fresh_for: Duration,
+    /// The identity representation's validators, parsed once.
+    pub etag: Option<ETag>,
+    pub last_modified: Option<SystemTime>,
+    /// Whether the object qualified for compression (then every variant
+    /// says `Vary: Accept-Encoding`).
+    pub compressible: bool,
+    /// `variants[0]` is identity; the rest are compressed.
+    pub variants: Vec<Variant>,
+    /// The encodings of `variants`, in order, for `encoding::choose`.
+    pub encodings: Vec<Encoding>,
+}
+
+/// Freshness facts of an object, carried unchanged when its variants are
+/// rebuilt.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub stored_at: Instant,
+    pub initial_age: Duration,
+    pub fresh_for: Duration,
 }
 
 impl CachedObject {
+    /// Builds an object from its identity headers and body plus compressed
+    /// bodies. Rendering every variant's headers happens here, once.
+    pub fn new(
+        status: StatusCode,
+        mut headers: HeaderMap,
+        body: Bytes,
+        compressible: bool,
+        compressed: Vec<(Encoding, Bytes)>,
+        timing: Timing,
+    ) -> CachedObject {
+        if compressible {
+            add_vary_accept_encoding(&mut headers);
+        }
+        let etag = headers.typed_get::<ETag>();
+        let last_modified = headers.typed_get::<LastModified>().map(SystemTime::from);
+        let weak_etag = headers.get(header::ETAG).and_then(weaken);
+        let mut variants = Vec::with_capacity(1 + compressed.len());
+        for (encoding, data) in compressed {
+            let mut h = headers.clone();
+            h.insert(header::CONTENT_ENCODING, encoding.header_value());
+            // Ranges are served from the identity bytes only.
+            h.remove(header::ACCEPT_RANGES);
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+            match &weak_etag {
+                Some(w) => h.insert(header::ETAG, w.clone()),
+                None => h.remove(header::ETAG),
+            };
+            variants.push(Variant::new(encoding, h, data));
+        }
+        variants.insert(0, Variant::new(Encoding::Identity, headers, body));
+        let encodings = variants.iter().map(|v| v.encoding).collect();
+        CachedObject {
+            status,
+            stored_at: timing.stored_at,
+            initial_age: timing.initial_age,
+            fresh_for: timing.fresh_for,
+            etag,
+            last_modified,
+            compressible,
+            variants,
+            encodings,
+        }
+    }
+
+    /// The same object with other compressed variants (the background
+    /// best-level pass).
+    pub fn with_compressed(&self, compressed: Vec<(Encoding, Bytes)>) -> CachedObject {
+        let identity = self.identity();
+        CachedObject::new(
+            self.status,
+            identity.headers.clone(),
+            identity.body.clone(),
+            self.compressible,
+            compressed,
+            self.timing(),
+        )
+    }
+
+    pub fn timing(&self) -> Timing {
+        Timing {
+            stored_at: self.stored_at,
+            initial_age: self.initial_age,
+            fresh_for: self.fresh_for,
+        }
+    }
+
+    pub fn identity(&self) -> &Variant {
+        &self.variants[0]
+    }
+
+    pub fn variant(&self, encoding: Encoding) -> &Variant {
+        self.variants
+            .iter()
+            .find(|v| v.encoding == encoding)
+            .unwrap_or(&self.variants[0])
+    }
+
     /// Current age per RFC 9111 §4.2.3.
     pub fn age(&self, now: Instant) -> Duration {
         self.initial_age + now.saturating_duration_since(self.stored_at)
@@ -36,14 +156,62 @@ impl CachedObject {
     }
 
     /// Time left until the object turns stale.
-    pub fn time_to_live(&self) -> Duration {
-        self.fresh_for.saturating_sub(self.initial_age)
+    pub fn time_to_live(&self, now: Instant) -> Duration {
+        self.fresh_for.saturating_sub(self.age(now))
     }
 
-    /// Bytes this object holds: what `capacity` bounds.
+    /// Bytes this object holds, every variant included: what `capacity`
+    /// bounds.
     pub fn weight(&self) -> u32 {
-        let headers: usize = self.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 32).sum();
-        let total = self.body.len() + headers + ENTRY_OVERHEAD;
+        let total: usize = ENTRY_OVERHEAD
+            + self
+                .variants
+                .iter()
+                .map(|v| v.body.len() + header_bytes(&v.headers) + header_bytes(&v.not_modified))
+                .sum::<usize>();
         u32::try_from(total).unwrap_or(u32::MAX)
+    }
+}
+
+impl Variant {
+    fn new(encoding: Encoding, headers: HeaderMap, body: Bytes) -> Variant {
+        let mut not_modified = HeaderMap::new();
+        for name in &NOT_MODIFIED_HEADERS {
+            for v in headers.get_all(name) {
+                not_modified.append(name.clone(), v.clone());
+            }
+        }
+        Variant {
+            encoding,
+            headers,
+            not_modified,
+            body,
+        }
+    }
+}
+
+fn header_bytes(h: &HeaderMap) -> usize {
+    h.iter().map(|(n, v)| n.as_str().len() + v.len() + 32).sum()
+}
+
+/// A compressed variant's ETag: the origin's, made weak (as CloudFront
+/// does): same content, different bytes.
+fn weaken(etag: &HeaderValue) -> Option<HeaderValue> {
+    let s = etag.to_str().ok()?;
+    if s.starts_with("W/") {
+        return Some(etag.clone());
+    }
+    HeaderValue::from_str(&format!("W/{s}")).ok()
+}
+
+fn add_vary_accept_encoding(headers: &mut HeaderMap) {
+    let present = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("accept-encoding") || t.trim() == "*");
+    if !present {
+        headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
 }

@@ -16,7 +16,9 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use moka::Expiry;
 use moka::future::Cache;
+use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
+use tokio::sync::watch;
 
 use super::{CacheKey, CachedObject};
 use crate::fill::FillError;
@@ -49,14 +51,16 @@ type SharedFill = Shared<BoxFuture<'static, FillResult>>;
 pub struct Store {
     cache: Cache<CacheKey, Entry>,
     inflight: Mutex<HashMap<CacheKey, SharedFill>>,
+    /// Background jobs (best-level re-compression) still running.
+    background: watch::Sender<usize>,
 }
 
 struct EntryExpiry;
 
 impl Expiry<CacheKey, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _: &CacheKey, entry: &Entry, _: Instant) -> Option<Duration> {
+    fn expire_after_create(&self, _: &CacheKey, entry: &Entry, now: Instant) -> Option<Duration> {
         Some(match entry {
-            Entry::Object(o) => o.time_to_live(),
+            Entry::Object(o) => o.time_to_live(now),
             Entry::Pass => PASS_TTL,
         })
     }
@@ -87,6 +91,17 @@ impl Drop for Registration {
     }
 }
 
+/// Marks a background job as running while alive.
+pub struct BackgroundJob {
+    store: Arc<Store>,
+}
+
+impl Drop for BackgroundJob {
+    fn drop(&mut self) {
+        self.store.background.send_modify(|n| *n -= 1);
+    }
+}
+
 /// Cache usage, as `capacity` counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
@@ -110,6 +125,7 @@ impl Store {
         Arc::new(Store {
             cache,
             inflight: Mutex::new(HashMap::new()),
+            background: watch::channel(0).0,
         })
     }
 
@@ -145,7 +161,12 @@ impl Store {
                 _ => fut.await,
             };
             match &result {
-                FillResult::Stored(o) => store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await,
+                FillResult::Stored(o) => {
+                    store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await;
+                    if o.compressible {
+                        crate::fill::recompress_in_background(&store, task_key.clone(), o.clone());
+                    }
+                }
                 FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass).await,
                 FillResult::Uncached(_) | FillResult::Failed(_) => {}
             }
@@ -159,6 +180,34 @@ impl Store {
         .shared();
         inflight.insert(key, shared.clone());
         shared
+    }
+
+    /// Replaces `old` with `new` under `key` only if `old` is still the
+    /// stored entry: a refill or removal meanwhile wins.
+    pub async fn replace(&self, key: CacheKey, old: &Arc<CachedObject>, new: Arc<CachedObject>) -> bool {
+        let old = old.clone();
+        let result = self
+            .cache
+            .entry(key)
+            .and_compute_with(|current| {
+                let same =
+                    matches!(current.as_ref().map(|e| e.value()), Some(Entry::Object(o)) if Arc::ptr_eq(o, &old));
+                std::future::ready(if same { Op::Put(Entry::Object(new)) } else { Op::Nop })
+            })
+            .await;
+        matches!(result, CompResult::ReplacedWith(_))
+    }
+
+    /// Counts a background job until the returned guard drops.
+    pub fn background_job(self: &Arc<Self>) -> BackgroundJob {
+        self.background.send_modify(|n| *n += 1);
+        BackgroundJob { store: self.clone() }
+    }
+
+    /// Waits until no background job is running.
+    pub async fn settled(&self) {
+        let mut rx = self.background.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
     }
 
     /// Entry count and weighted size after moka's pending evictions ran.
