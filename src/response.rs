@@ -82,18 +82,18 @@ impl Identity {
 
     /// A fresh hit: the chosen variant's stored headers, `X-Cache: Hit`, `Age`.
     pub fn hit(&self, obj: &CachedObject, req: &RequestView<'_>, now: Instant) -> Response<EdgeBody> {
-        self.from_object(obj, req, &self.hit, Some(obj.age(now)))
+        self.answer_from(obj, req, &self.hit, Some(obj.age(now)))
     }
 
     /// A response just filled (or shared by a fill this request waited on).
     pub fn miss(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
         let age = (!obj.initial_age.is_zero()).then_some(obj.initial_age);
-        self.from_object(obj, req, &self.miss, age)
+        self.answer_from(obj, req, &self.miss, age)
     }
 
     /// Variant choice, preconditions, ranges: everything a stored object
     /// answers without the origin.
-    fn from_object(
+    fn answer_from(
         &self,
         obj: &CachedObject,
         req: &RequestView<'_>,
