@@ -5,10 +5,13 @@ mod support;
 
 mod cli;
 mod coalescing;
+mod compression;
+mod conditional;
 mod core;
 mod errors;
 mod expiry;
 mod http_origin;
 mod paths;
+mod range;
 mod shutdown;
 mod size;
