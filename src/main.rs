@@ -65,11 +65,14 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
+/// A multi-thread runtime with `workers` threads, by default one per core
+/// this process may run on (taskset/cgroup limits included).
+fn runtime(workers: Option<usize>) -> tokio::runtime::Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder.enable_all().build().expect("tokio runtime")
 }
 
 fn serve(path: &Path) -> ExitCode {
@@ -80,7 +83,7 @@ fn serve(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime().block_on(async move {
+    runtime(config.server.workers).block_on(async move {
         let listeners = match cachefront::Listeners::bind(&config).await {
             Ok(l) => l,
             Err(e) => {
@@ -164,7 +167,7 @@ fn first_file(dir: &Path) -> Option<String> {
 }
 
 fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
-    runtime().block_on(async move {
+    runtime(None).block_on(async move {
         let origin = match cachefront::origin::dev::DevOrigin::new(root) {
             Ok(o) => o,
             Err(e) => {

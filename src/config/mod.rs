@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub name: String,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_timeout: Duration,
+    /// Runtime worker threads; `None`: one per core available to us.
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Clone)]

@@ -29,6 +29,7 @@ pub struct RawServer {
     pub admin_listen: Option<Spanned<String>>,
     pub name: Option<Spanned<String>>,
     pub shutdown_timeout: Option<Spanned<String>>,
+    pub workers: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

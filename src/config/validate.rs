@@ -120,6 +120,11 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         Duration::from_secs(30),
     );
 
+    let workers = match &raw.server.workers {
+        None => None,
+        Some(w) if (1..=1024).contains(w.get_ref()) => Some(*w.get_ref() as usize),
+        Some(w) => c.err("server.workers", "must be between 1 and 1024", w.span()),
+    };
     let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
     let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
     if let Some(s) = &raw.cache.max_object_size
@@ -166,6 +171,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             admin_listen,
             name,
             shutdown_timeout,
+            workers,
         },
         cache: CacheConfig {
             capacity,

@@ -80,3 +80,12 @@ fn check_reports_a_missing_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+#[test]
+fn check_rejects_zero_workers() {
+    let (ok, text) = check(
+        "[server]\nworkers = 0\n\n[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n",
+    );
+    assert!(!ok);
+    assert!(text.contains("server.workers") && text.contains("line 2"), "{text}");
+}
