@@ -71,13 +71,12 @@ impl Edge {
                     .error(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}"));
             }
         };
-        let (cache_key, path_and_query) = if route.origin.keys_query() {
-            let pq = req.uri().path_and_query().map_or(path, |pq| pq.as_str()).to_string();
-            (CacheKey::new(route.id, pq.as_str()), pq)
+        // S3 routes key by object key alone; HTTP routes by path and query.
+        let cache_key = if route.origin.keys_query() {
+            CacheKey::new(route.id, req.uri().path_and_query().map_or(path, |pq| pq.as_str()))
         } else {
-            (CacheKey::new(route.id, key.as_str()), path.to_string())
+            CacheKey::new(route.id, key)
         };
-
         let view = RequestView {
             head,
             http10: req.version() <= Version::HTTP_10,
@@ -88,13 +87,13 @@ impl Edge {
         match entry {
             Some(Entry::Object(obj)) if obj.is_fresh(now) => return self.identity.hit(&obj, &view, now),
             Some(Entry::Pass) => {
-                let request = origin_request(key, path_and_query, peer);
+                let request = origin_request(route, &cache_key, &req, peer);
                 return self.pass(route, &request, head).await;
             }
             _ => {}
         }
 
-        let request = origin_request(key, path_and_query, peer);
+        let request = origin_request(route, &cache_key, &req, peer);
         let fill_route = route.clone();
         let fill_request = request.clone();
         let max = self.max_object_size;
@@ -125,9 +124,15 @@ impl Edge {
     }
 }
 
-fn origin_request(key: String, path_and_query: String, peer: SocketAddr) -> OriginRequest {
+/// What a miss asks of the origin; built only on the miss path.
+fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, peer: SocketAddr) -> OriginRequest {
+    let path_and_query = if route.origin.keys_query() {
+        key.key().to_string()
+    } else {
+        req.uri().path().to_string()
+    };
     OriginRequest {
-        key,
+        key: key.key().to_string(),
         path_and_query,
         client_ip: Some(peer.ip()),
     }

@@ -116,3 +116,48 @@ async fn unreachable_s3_endpoint_is_502() {
     assert_eq!(r.status, 502);
     assert_eq!(r.x_cache(), "Error from edge-test");
 }
+
+/// A raw TCP origin that answers every connection with `response` and
+/// closes; counts connections.
+async fn raw_origin(response: &'static [u8]) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(response).await;
+            });
+        }
+    });
+    (addr, count)
+}
+
+#[tokio::test]
+async fn body_cut_short_is_502_and_never_cached() {
+    let (addr, count) =
+        raw_origin(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nCache-Control: max-age=600\r\nContent-Type: text/plain\r\n\r\nonly a part").await;
+    let config = format!(
+        "[server]\nname = \"edge-test\"\n[origins.app]\nkind = \"http\"\nurl = \"http://{addr}\"\n[[routes]]\npath = \"/\"\norigin = \"app\"\n"
+    );
+    let edge = TestEdge::start(&config).await;
+    for _ in 0..2 {
+        let r = edge.get("/file.txt").await;
+        assert_eq!(r.status, 502);
+        assert_eq!(r.x_cache(), "Error from edge-test");
+    }
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "nothing partial was stored"
+    );
+    assert_eq!(edge.running().cache_usage().await.entries, 0);
+}

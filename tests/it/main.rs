@@ -8,6 +8,7 @@ mod coalescing;
 mod compression;
 mod conditional;
 mod core;
+mod dev_origin;
 mod errors;
 mod expiry;
 mod http_origin;
