@@ -134,6 +134,9 @@ pub fn recompress_in_background(store: &Arc<Store>, key: CacheKey, object: Arc<C
     let store = store.clone();
     tokio::spawn(async move {
         let _job = job;
+        let Ok(_permit) = store.background_permits.clone().acquire_owned().await else {
+            return;
+        };
         let body = object.identity().body.clone();
         match compress_blocking(body, Level::Best).await {
             Ok(best) => {

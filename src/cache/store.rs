@@ -18,7 +18,7 @@ use moka::Expiry;
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::{CacheKey, CachedObject};
 use crate::fill::FillError;
@@ -53,6 +53,9 @@ pub struct Store {
     inflight: Mutex<HashMap<CacheKey, SharedFill>>,
     /// Background jobs (best-level re-compression) still running.
     background: watch::Sender<usize>,
+    /// Bounds CPU-heavy background jobs to one per core, so a burst of new
+    /// objects cannot take every core from the hit path.
+    pub background_permits: Arc<Semaphore>,
 }
 
 struct EntryExpiry;
@@ -126,6 +129,9 @@ impl Store {
             cache,
             inflight: Mutex::new(HashMap::new()),
             background: watch::channel(0).0,
+            background_permits: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
         })
     }
 
