@@ -7,18 +7,24 @@ use cachefront::config::{DEV_ACCESS_KEY, DEV_SECRET_KEY};
 
 use crate::support::{S3Origin, TestEdge, s3_origin::DJANGO_ROUTES};
 
-#[tokio::test]
-async fn uploads_through_the_s3_api_are_served_with_their_metadata() {
-    let origin = S3Origin::start().await;
+/// An SDK client as django-storages' boto3 would be set up: path style,
+/// plain HTTP, the given keys.
+fn client(origin: &S3Origin, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(DEV_ACCESS_KEY, DEV_SECRET_KEY, None, None, "test"))
+        .credentials_provider(Credentials::new(access_key, secret_key, None, None, "test"))
         .endpoint_url(origin.endpoint())
         .force_path_style(true)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+#[tokio::test]
+async fn uploads_through_the_s3_api_are_served_with_their_metadata() {
+    let origin = S3Origin::start().await;
+    let s3 = client(&origin, DEV_ACCESS_KEY, DEV_SECRET_KEY);
     s3.put_object()
         .bucket("bucket")
         .key("media/reports/q3 résumé.pdf")
@@ -43,15 +49,7 @@ async fn uploads_through_the_s3_api_are_served_with_their_metadata() {
 #[tokio::test]
 async fn wrong_credentials_are_refused_by_the_dev_origin() {
     let origin = S3Origin::start().await;
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("someone", "else", None, None, "test"))
-        .endpoint_url(origin.endpoint())
-        .force_path_style(true)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = client(&origin, "someone", "else");
     let put = s3
         .put_object()
         .bucket("bucket")
