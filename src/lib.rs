@@ -44,6 +44,8 @@ use crate::route::{Route, Router};
 pub struct Listeners {
     pub edge: TcpListener,
     pub admin: Option<TcpListener>,
+    /// Runtimes that serve edge connections; empty: the caller's runtime.
+    pub workers: server::Workers,
 }
 
 impl Listeners {
@@ -54,7 +56,11 @@ impl Listeners {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
-        Ok(Listeners { edge, admin })
+        Ok(Listeners {
+            edge,
+            admin,
+            workers: server::Workers::default(),
+        })
     }
 }
 
@@ -172,6 +178,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
     let mut tasks = vec![tokio::spawn(server::serve(
         listeners.edge,
         move |req, peer| edge.clone().handle(req, peer),
+        listeners.workers,
         shutdown_rx.clone(),
         drain,
     ))];
@@ -184,6 +191,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         tasks.push(tokio::spawn(server::serve(
             listener,
             move |req, _| std::future::ready(admin.handle(&req)),
+            server::Workers::default(),
             shutdown_rx,
             drain,
         )));

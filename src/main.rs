@@ -65,14 +65,13 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
-/// A multi-thread runtime with `workers` threads, by default one per core
-/// this process may run on (taskset/cgroup limits included).
-fn runtime(workers: Option<usize>) -> tokio::runtime::Runtime {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = workers {
-        builder.worker_threads(n);
-    }
-    builder.enable_all().build().expect("tokio runtime")
+/// The main runtime: accepting, admin, signals, the embedded dev origin.
+/// Edge connections are served by per-core worker runtimes (`Workers`).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 fn serve(path: &Path) -> ExitCode {
@@ -83,9 +82,22 @@ fn serve(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime(config.server.workers).block_on(async move {
+    let workers = config
+        .server
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    runtime().block_on(async move {
         let listeners = match cachefront::Listeners::bind(&config).await {
-            Ok(l) => l,
+            Ok(mut l) => {
+                l.workers = match cachefront::server::Workers::spawn(workers) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        eprintln!("cannot start {workers} worker runtimes: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                l
+            }
             Err(e) => {
                 eprintln!("cannot bind {}: {e}", config.server.listen);
                 return ExitCode::FAILURE;
@@ -167,7 +179,7 @@ fn first_file(dir: &Path) -> Option<String> {
 }
 
 fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
-    runtime(None).block_on(async move {
+    runtime().block_on(async move {
         let origin = match cachefront::origin::dev::DevOrigin::new(root) {
             Ok(o) => o,
             Err(e) => {

@@ -141,3 +141,31 @@ async fn admin_answers_health_and_readiness() {
         .await;
     assert_eq!(ready.status, 200);
 }
+
+#[tokio::test]
+async fn per_core_worker_runtimes_serve_and_share_one_cache() {
+    let origin = S3Origin::start().await;
+    origin.put("static/css/site.4e2a9c1b7d3f.css", CSS);
+    let mut edge = TestEdge::start_with_workers(&origin.config(DJANGO_ROUTES), 2).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        // A fresh client each: new connections, spread over both workers.
+        let client = crate::support::client::Client::new();
+        let url = edge.url("/static/css/site.4e2a9c1b7d3f.css");
+        tasks.push(tokio::spawn(async move { client.request("GET", &url, &[]).await }));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, CSS);
+    }
+    assert_eq!(origin.requests(), 1);
+    assert_eq!(
+        edge.get("/static/css/site.4e2a9c1b7d3f.css").await.x_cache(),
+        "Hit from edge-test"
+    );
+    let running = edge.running.take().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), running.shutdown())
+        .await
+        .expect("graceful shutdown with worker runtimes");
+}

@@ -18,10 +18,20 @@ pub struct TestEdge {
 
 impl TestEdge {
     pub async fn start(toml: &str) -> TestEdge {
+        Self::start_with(toml, Default::default()).await
+    }
+
+    /// As the binary runs: connections served by per-core worker runtimes.
+    pub async fn start_with_workers(toml: &str, n: usize) -> TestEdge {
+        Self::start_with(toml, cachefront::server::Workers::spawn(n).unwrap()).await
+    }
+
+    async fn start_with(toml: &str, workers: cachefront::server::Workers) -> TestEdge {
         let config = Config::parse(toml, Path::new(".")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         let listeners = Listeners {
             edge: TcpListener::bind("127.0.0.1:0").await.unwrap(),
             admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            workers,
         };
         let running = cachefront::start(config, listeners).await.expect("edge starts");
         TestEdge {
