@@ -1,4 +1,5 @@
-//! The edge service: route → cache lookup → hit | coalesced fill | pass.
+//! The edge service: route → cache lookup → hit | stale | coalesced fill |
+//! pass.
 //!
 //! The hit path is a route scan, a key build, a moka lookup and a clone of
 //! pre-rendered headers plus a `Bytes`. Everything else (origin I/O, header
@@ -8,13 +9,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use http_body::Body;
 use tracing::Instrument;
 
 use crate::body::EdgeBody;
-use crate::cache::{CacheKey, Entry, FillResult, Store};
-use crate::fill::{self, FillError};
-use crate::origin::OriginRequest;
+use crate::cache::freshness::RequestFacts;
+use crate::cache::{CacheKey, CachedObject, Entry, FillResult, Store};
+use crate::fill::{self, FillError, FillJob};
+use crate::forward;
+use crate::origin::{BoxError, OriginRequest};
 use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
 
@@ -25,8 +30,23 @@ pub struct Edge {
     pub max_object_size: u64,
 }
 
+/// What the cache holds for a request, decided once per request.
+enum Phase {
+    Fresh(Arc<CachedObject>),
+    /// Stale but within stale-while-revalidate: serve, refresh behind.
+    StaleServable(Arc<CachedObject>),
+    /// Stale: revalidate (or refetch) before answering.
+    Stale(Arc<CachedObject>),
+    Pass,
+    Miss,
+}
+
 impl Edge {
-    pub async fn handle<B>(self: Arc<Self>, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody> {
+    pub async fn handle<B>(self: Arc<Self>, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let span = tracing::debug_span!(
             "request",
             method = %req.method(),
@@ -45,19 +65,11 @@ impl Edge {
         resp
     }
 
-    async fn respond<B>(&self, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody> {
-        let head = match *req.method() {
-            Method::GET => false,
-            Method::HEAD => true,
-            _ => {
-                let mut resp = self
-                    .identity
-                    .error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-                resp.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-                return resp;
-            }
-        };
+    async fn respond<B>(&self, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let path = req.uri().path();
         let Some(route) = self.router.route(path) else {
             return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
@@ -71,6 +83,22 @@ impl Edge {
                     .error(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}"));
             }
         };
+        let head = match *req.method() {
+            Method::GET => false,
+            Method::HEAD => true,
+            _ if route.policy.all_methods => {
+                let route = route.clone();
+                return forward::unsafe_request(self, &route, req, peer).await;
+            }
+            _ => {
+                let mut resp = self
+                    .identity
+                    .error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                return resp;
+            }
+        };
         // S3 routes key by object key alone; HTTP routes by path and query.
         let cache_key = if route.origin.keys_query() {
             CacheKey::new(route.id, req.uri().path_and_query().map_or(path, |pq| pq.as_str()))
@@ -82,30 +110,65 @@ impl Edge {
             http10: req.version() <= Version::HTTP_10,
             headers: req.headers(),
         };
-        let entry = self.store.get(&cache_key).await;
         let now = Instant::now();
-        match entry {
-            Some(Entry::Object(obj)) if obj.is_fresh(now) => return self.identity.hit(&obj, &view, now),
-            Some(Entry::Pass) => {
-                let request = origin_request(route, &cache_key, &req, peer);
+        let phase = match self.store.get(&cache_key).await {
+            Some(Entry::Object(obj)) if obj.is_fresh(now) => Phase::Fresh(obj),
+            Some(Entry::Object(obj)) if obj.within_swr(now) => Phase::StaleServable(obj),
+            Some(Entry::Object(obj)) => Phase::Stale(obj),
+            Some(Entry::Pass) => Phase::Pass,
+            None => Phase::Miss,
+        };
+        let stale = match phase {
+            Phase::Fresh(obj) => return self.identity.hit(&obj, &view, now),
+            Phase::StaleServable(obj) => {
+                // Revalidate behind the response; the fill is detached, so
+                // dropping its handle does not cancel it.
+                let job = self.job(route, &cache_key, &req, peer, Some(obj.clone()));
+                drop(self.store.fill(cache_key, move || fill::fill(job)));
+                return self.identity.hit(&obj, &view, now);
+            }
+            Phase::Pass => {
+                let request = forward::origin_request(route, &cache_key, &req, peer);
                 return self.pass(route, &request, head).await;
             }
-            _ => {}
-        }
+            Phase::Stale(obj) => Some(obj),
+            Phase::Miss => None,
+        };
 
-        let request = origin_request(route, &cache_key, &req, peer);
-        let fill_route = route.clone();
-        let fill_request = request.clone();
-        let max = self.max_object_size;
-        let identity = self.identity.clone();
-        let result = self
-            .store
-            .fill(cache_key, move || fill::fill(fill_route, fill_request, max, identity))
-            .await;
-        match result {
+        let job = self.job(route, &cache_key, &req, peer, stale.clone());
+        match self.store.fill(cache_key.clone(), move || fill::fill(job)).await {
             FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, &view),
-            FillResult::Pass => self.pass(route, &request, head).await,
+            FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, &view),
+            FillResult::Pass => {
+                let request = forward::origin_request(route, &cache_key, &req, peer);
+                self.pass(route, &request, head).await
+            }
+            // stale-if-error: the origin failed, a stale copy may stand in.
+            FillResult::Failed(_) if stale.as_ref().is_some_and(|s| s.within_sie(Instant::now())) => {
+                let stale = stale.expect("checked");
+                self.identity.hit(&stale, &view, Instant::now())
+            }
             FillResult::Failed(e) => self.fill_error(&e),
+        }
+    }
+
+    fn job<B>(
+        &self,
+        route: &Arc<Route>,
+        key: &CacheKey,
+        req: &Request<B>,
+        peer: SocketAddr,
+        stale: Option<Arc<CachedObject>>,
+    ) -> FillJob {
+        FillJob {
+            route: route.clone(),
+            request: forward::origin_request(route, key, req, peer),
+            facts: RequestFacts {
+                authorization: req.headers().contains_key(header::AUTHORIZATION),
+            },
+            max_object_size: self.max_object_size,
+            identity: self.identity.clone(),
+            stale,
         }
     }
 
@@ -117,23 +180,9 @@ impl Edge {
         }
     }
 
-    fn fill_error(&self, e: &FillError) -> Response<EdgeBody> {
+    pub(crate) fn fill_error(&self, e: &FillError) -> Response<EdgeBody> {
         let status = e.status();
         self.identity
             .error(status, status.canonical_reason().unwrap_or("Error"))
-    }
-}
-
-/// What a miss asks of the origin; built only on the miss path.
-fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, peer: SocketAddr) -> OriginRequest {
-    let path_and_query = if route.origin.keys_query() {
-        key.key().to_string()
-    } else {
-        req.uri().path().to_string()
-    };
-    OriginRequest {
-        key: key.key().to_string(),
-        path_and_query,
-        client_ip: Some(peer.ip()),
     }
 }

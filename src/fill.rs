@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode, header};
 use http_body_util::BodyExt;
 use thiserror::Error;
 
-use crate::cache::freshness::{self, Storage};
+use crate::cache::freshness::{self, Lifetime, RequestFacts};
 use crate::cache::object::Timing;
 use crate::cache::{CacheKey, CachedObject, FillResult, Store};
 use crate::encoding::compress::{self, Level};
@@ -43,33 +43,63 @@ impl FillError {
     }
 }
 
-/// Fetches `request` from the route's origin and builds the object.
-pub async fn fill(
-    route: Arc<Route>,
-    request: OriginRequest,
-    max_object_size: u64,
-    identity: Arc<Identity>,
-) -> FillResult {
-    match run(&route, &request, max_object_size, &identity).await {
+/// One fill's inputs.
+pub struct FillJob {
+    pub route: Arc<Route>,
+    pub request: OriginRequest,
+    pub facts: RequestFacts,
+    pub max_object_size: u64,
+    pub identity: Arc<Identity>,
+    /// A stale entry to revalidate with a conditional request.
+    pub stale: Option<Arc<CachedObject>>,
+}
+
+/// Fetches the job's request from the route's origin and builds the object.
+pub async fn fill(mut job: FillJob) -> FillResult {
+    if let Some(stale) = &job.stale {
+        add_validators(&mut job.request.headers, stale);
+    }
+    match run(&job).await {
         Ok(result) => result,
         Err(e) => {
-            tracing::warn!(route = %route.prefix, key = %request.key, error = %e, "fill failed");
+            tracing::warn!(route = %job.route.prefix, key = %job.request.key, error = %e, "fill failed");
             FillResult::Failed(e)
         }
     }
 }
 
-async fn run(
-    route: &Route,
-    request: &OriginRequest,
-    max_object_size: u64,
-    identity: &Identity,
-) -> Result<FillResult, FillError> {
-    let response = route.origin.get(request).await?;
+/// The stored validators as the cache's own conditional request.
+fn add_validators(headers: &mut HeaderMap, stale: &CachedObject) {
+    if let Some(etag) = stale.origin_headers.get(header::ETAG) {
+        headers.insert(header::IF_NONE_MATCH, etag.clone());
+    }
+    if let Some(lm) = stale.origin_headers.get(header::LAST_MODIFIED) {
+        headers.insert(header::IF_MODIFIED_SINCE, lm.clone());
+    }
+}
+
+async fn run(job: &FillJob) -> Result<FillResult, FillError> {
+    let (route, max_object_size) = (&job.route, job.max_object_size);
+    let request_time = SystemTime::now();
+    let response = route.origin.get(&job.request).await?;
+    let response_time = SystemTime::now();
+    let stored_at = Instant::now();
+    if response.status == StatusCode::NOT_MODIFIED {
+        return match &job.stale {
+            Some(stale) => Ok(refresh(
+                job,
+                stale,
+                &response.headers,
+                request_time,
+                response_time,
+                stored_at,
+            )),
+            None => Err(OriginError::Protocol("304 to an unconditional request".into()).into()),
+        };
+    }
     if response.content_length.is_some_and(|l| l > max_object_size) {
         return Ok(FillResult::Pass);
     }
-    let stored_at = Instant::now();
     let Some(body) = collect(
         response.body,
         response.content_length,
@@ -83,25 +113,27 @@ async fn run(
 
     let status = response.status;
     let policy = &route.policy;
-    let is_error =
+    let cached_error =
         status == StatusCode::NOT_FOUND || (status == StatusCode::FORBIDDEN && route.origin.caches_forbidden());
-    let lifetime = if is_error {
-        Some(policy.error_ttl).filter(|t| !t.is_zero())
-    } else if status == StatusCode::OK && !response.headers.contains_key(http::header::SET_COOKIE) {
-        match freshness::storage(&response.headers, SystemTime::now(), policy.ttl) {
-            Storage::Fresh(l) if !l.is_zero() => Some(l),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    let timing = Timing {
-        stored_at,
-        initial_age: freshness::upstream_age(&response.headers),
-        fresh_for: lifetime.unwrap_or(Duration::ZERO),
-    };
+    let lifetime = freshness::decide(
+        status,
+        &response.headers,
+        job.facts,
+        policy,
+        cached_error,
+        response_time,
+    );
+    let timing = timing(&response.headers, lifetime, request_time, response_time, stored_at);
     let compressible = policy.compress && encoding::qualifies(status, &response.headers, body.len());
-    let headers = identity.object_headers(status, response.headers, Some(body.len() as u64), policy, is_error);
+    let from_error_ttl = lifetime.is_some_and(|l| l.from_error_ttl);
+    let origin_headers = response.headers.clone();
+    let headers = job.identity.object_headers(
+        status,
+        response.headers,
+        Some(body.len() as u64),
+        policy,
+        from_error_ttl,
+    );
     let compressed = if compressible {
         compress_blocking(body.clone(), Level::Fast).await?
     } else {
@@ -109,6 +141,7 @@ async fn run(
     };
     let object = Arc::new(CachedObject::new(
         status,
+        origin_headers,
         headers,
         body,
         compressible,
@@ -116,9 +149,81 @@ async fn run(
         timing,
     ));
     Ok(match lifetime {
-        Some(_) if object.time_to_live(Instant::now()) > Duration::ZERO => FillResult::Stored(object),
+        Some(_) if !object.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
         _ => FillResult::Uncached(object),
     })
+}
+
+fn timing(
+    headers: &HeaderMap,
+    lifetime: Option<Lifetime>,
+    request_time: SystemTime,
+    response_time: SystemTime,
+    stored_at: Instant,
+) -> Timing {
+    let l = lifetime.unwrap_or(Lifetime {
+        fresh: Duration::ZERO,
+        stale_while_revalidate: Duration::ZERO,
+        stale_if_error: Duration::ZERO,
+        must_revalidate: true,
+        from_error_ttl: false,
+    });
+    let stale = |d: Duration| if l.must_revalidate { Duration::ZERO } else { d };
+    Timing {
+        stored_at,
+        initial_age: freshness::initial_age(headers, request_time, response_time),
+        fresh_for: l.fresh,
+        stale_while_revalidate: stale(l.stale_while_revalidate),
+        stale_if_error: stale(l.stale_if_error),
+    }
+}
+
+/// A 304 to our revalidation: the stored headers updated with the 304's
+/// (RFC 9111 §4.3.4), freshness computed anew, bodies kept.
+fn refresh(
+    job: &FillJob,
+    stale: &CachedObject,
+    update: &HeaderMap,
+    request_time: SystemTime,
+    response_time: SystemTime,
+    stored_at: Instant,
+) -> FillResult {
+    let mut merged = stale.origin_headers.clone();
+    for name in update.keys() {
+        if matches!(
+            *name,
+            header::CONTENT_LENGTH | header::CONTENT_ENCODING | header::TRANSFER_ENCODING
+        ) {
+            continue;
+        }
+        merged.remove(name);
+        for v in update.get_all(name) {
+            merged.append(name.clone(), v.clone());
+        }
+    }
+    let policy = &job.route.policy;
+    let cached_error = stale.status == StatusCode::NOT_FOUND || stale.status == StatusCode::FORBIDDEN;
+    let lifetime = freshness::decide(stale.status, &merged, job.facts, policy, cached_error, response_time);
+    let timing = timing(update, lifetime, request_time, response_time, stored_at);
+    let identity = stale.identity();
+    let from_error_ttl = lifetime.is_some_and(|l| l.from_error_ttl);
+    let body_len = identity.body.len() as u64;
+    let headers = job
+        .identity
+        .object_headers(stale.status, merged.clone(), Some(body_len), policy, from_error_ttl);
+    let object = Arc::new(CachedObject::new(
+        stale.status,
+        merged,
+        headers,
+        identity.body.clone(),
+        stale.compressible,
+        stale.compressed(),
+        timing,
+    ));
+    match lifetime {
+        Some(_) => FillResult::Refreshed(object),
+        None => FillResult::Uncached(object),
+    }
 }
 
 async fn compress_blocking(body: Bytes, level: Level) -> Result<Vec<(Encoding, Bytes)>, FillError> {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod edge;
 pub mod encoding;
 pub mod fill;
+pub mod forward;
 pub mod headers;
 pub mod origin;
 pub mod range;
@@ -159,7 +160,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         })
         .collect();
 
-    let store = Store::new(config.cache.capacity);
+    let store = Store::new(config.cache.capacity, config.cache.keep);
     let edge = Arc::new(Edge {
         router: Router::new(routes),
         store: store.clone(),

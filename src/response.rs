@@ -24,6 +24,7 @@ pub struct Identity {
     pub name: String,
     via: HeaderValue,
     hit: HeaderValue,
+    refresh_hit: HeaderValue,
     miss: HeaderValue,
     error: HeaderValue,
 }
@@ -35,6 +36,7 @@ impl Identity {
             name: name.to_string(),
             via: value(format!("1.1 {name}")),
             hit: value(format!("Hit from {name}")),
+            refresh_hit: value(format!("RefreshHit from {name}")),
             miss: value(format!("Miss from {name}")),
             error: value(format!("Error from {name}")),
         }
@@ -58,7 +60,7 @@ impl Identity {
         headers.remove(header::AGE);
         headers.remove(header::CONTENT_LENGTH);
         if cached_error {
-            let v = format!("max-age={}", policy.error_ttl.as_secs());
+            let v = format!("max-age={}", policy.error_ttl.unwrap_or_default().as_secs());
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(&v).expect("digits"));
         } else if let Some(cc) = &policy.cache_control
             && matches!(status.as_u16(), 200 | 206 | 304)
@@ -83,6 +85,11 @@ impl Identity {
     /// A fresh hit: the chosen variant's stored headers, `X-Cache: Hit`, `Age`.
     pub fn hit(&self, obj: &CachedObject, req: &RequestView<'_>, now: Instant) -> Response<EdgeBody> {
         self.answer_from(obj, req, &self.hit, Some(obj.age(now)))
+    }
+
+    /// A stale entry the origin confirmed with a 304.
+    pub fn refresh_hit(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
+        self.answer_from(obj, req, &self.refresh_hit, Some(obj.initial_age))
     }
 
     /// A response just filled (or shared by a fill this request waited on).

@@ -7,6 +7,7 @@
 //! request can name an object outside the route's key prefix.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderValue;
 use percent_encoding::percent_decode_str;
@@ -30,8 +31,12 @@ pub struct Route {
 pub struct RoutePolicy {
     pub cache_control: Option<HeaderValue>,
     pub ttl: Option<TtlBounds>,
-    pub error_ttl: std::time::Duration,
+    pub error_ttl: Option<Duration>,
     pub compress: bool,
+    pub all_methods: bool,
+    pub store_set_cookie: bool,
+    pub stale_while_revalidate: Duration,
+    pub stale_if_error: Duration,
 }
 
 impl Route {
@@ -46,6 +51,10 @@ impl Route {
                 ttl: cfg.ttl,
                 error_ttl: cfg.error_ttl,
                 compress: cfg.compress,
+                all_methods: cfg.all_methods,
+                store_set_cookie: cfg.store_set_cookie,
+                stale_while_revalidate: cfg.stale_while_revalidate,
+                stale_if_error: cfg.stale_if_error,
             },
         }
     }

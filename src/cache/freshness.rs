@@ -1,199 +1,197 @@
-//! Edge freshness (RFC 9111 §4.2, RFC 9213): how long the edge may serve a
-//! stored response without asking the origin, and whether it may store it.
+//! Storage and freshness (RFC 9111 §3, §4.2; RFC 9213): whether the edge may
+//! store a response, how long it may serve it without asking the origin,
+//! how long stale, and how old it already was on arrival.
 //!
-//! Order: `CDN-Cache-Control` (if it has directives, it replaces
+//! Freshness order: `CDN-Cache-Control` (if it has directives, it replaces
 //! `Cache-Control` for this cache), then `s-maxage`, `max-age`,
-//! `Expires − Date`. Without explicit freshness the route's `ttl.default`
-//! applies, or, on routes without `ttl`, the heuristic of 10% of the time
-//! since `Last-Modified` (capped at a day). A route's `ttl` clamps the
+//! `Expires − Date`. Without explicit freshness: the route's `ttl.default`,
+//! else 10% of the time since `Last-Modified` (capped at a day), only for
+//! heuristically cacheable statuses or `public`. A route's `ttl` clamps the
 //! result. The route's `cache_control` only changes what clients see.
 
 use std::time::{Duration, SystemTime};
 
-use headers::{CacheControl, Header, HeaderMapExt};
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, StatusCode, header};
 
-use crate::config::TtlBounds;
+use super::directives::Directives;
+use crate::route::RoutePolicy;
 
 static CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
 
 /// Upper bound of heuristic freshness (RFC 9111 §4.2.2 leaves it to us).
 const HEURISTIC_CAP: Duration = Duration::from_secs(86400);
 
-/// The edge's decision about one response.
+/// How the edge may keep a response it stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Storage {
-    /// Must not be stored (`no-store`, `private`).
-    Forbidden,
-    /// May be stored and served this long from the time it was generated.
-    Fresh(Duration),
+pub struct Lifetime {
+    /// Served without asking the origin this long after generation.
+    pub fresh: Duration,
+    /// After that, served stale while revalidating in the background.
+    pub stale_while_revalidate: Duration,
+    /// After that, served stale when the origin fails.
+    pub stale_if_error: Duration,
+    /// `must-revalidate` / `proxy-revalidate` / `s-maxage`: never stale.
+    pub must_revalidate: bool,
+    /// The route's `error_ttl` decided it (clients see `max-age=<ttl>`).
+    pub from_error_ttl: bool,
 }
 
-/// Decides storability and freshness lifetime of a 200 (or other
-/// heuristically cacheable) response.
-pub fn storage(headers: &HeaderMap, now: SystemTime, ttl: Option<TtlBounds>) -> Storage {
-    let cc = cache_control(headers);
-    if let Some(cc) = &cc
-        && (cc.no_store() || cc.private())
-    {
-        return Storage::Forbidden;
+/// What RFC 9111 §3 needs to know of the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestFacts {
+    pub authorization: bool,
+}
+
+/// Statuses cacheable by default (RFC 9110 §15.1).
+fn heuristically_cacheable(status: StatusCode) -> bool {
+    matches!(
+        status.as_u16(),
+        200 | 203 | 204 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
+    )
+}
+
+/// Statuses whose semantics we understand, for `must-understand`.
+fn understood(status: StatusCode) -> bool {
+    matches!(
+        status.as_u16(),
+        200 | 203 | 204 | 300 | 301 | 302 | 303 | 307 | 308 | 404 | 405 | 410 | 414 | 501
+    )
+}
+
+/// The directives that govern this cache: `CDN-Cache-Control` if present
+/// with any directive, else `Cache-Control`.
+pub fn directives(headers: &HeaderMap) -> Directives {
+    let cdn = Directives::parse(headers.get_all(&CDN_CACHE_CONTROL));
+    if cdn.any {
+        return cdn;
     }
-    let explicit = cc.as_ref().and_then(|cc| {
-        if cc.no_cache() {
-            Some(Duration::ZERO)
-        } else {
-            cc.s_max_age().or_else(|| cc.max_age())
+    Directives::parse(headers.get_all(header::CACHE_CONTROL))
+}
+
+/// `None`: must not be stored. `cached_error`: a 404 (or S3's 403) that the
+/// route's `error_ttl` governs when the origin gives no explicit freshness.
+pub fn decide(
+    status: StatusCode,
+    headers: &HeaderMap,
+    request: RequestFacts,
+    policy: &RoutePolicy,
+    cached_error: bool,
+    now: SystemTime,
+) -> Option<Lifetime> {
+    let cc = directives(headers);
+    if status.is_server_error() || status == StatusCode::PARTIAL_CONTENT || status == StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    if cc.must_understand {
+        if !understood(status) {
+            return None;
         }
-    });
-    let explicit = explicit.or_else(|| expires_lifetime(headers, now));
-    let lifetime = match (explicit, ttl) {
-        (Some(l), Some(t)) => l.clamp(t.min, t.max),
-        (Some(l), None) => l,
-        (None, Some(t)) => t.default,
-        (None, None) => heuristic(headers, now),
-    };
-    Storage::Fresh(lifetime)
-}
-
-/// `CDN-Cache-Control` when present and parseable (RFC 9213 §2.1), else
-/// `Cache-Control`.
-fn cache_control(headers: &HeaderMap) -> Option<CacheControl> {
-    let mut cdn = headers.get_all(&CDN_CACHE_CONTROL).iter().peekable();
-    if cdn.peek().is_some()
-        && let Ok(cc) = CacheControl::decode(&mut cdn)
-    {
-        return Some(cc);
+    } else if cc.no_store {
+        return None;
     }
-    headers.typed_get::<CacheControl>()
+    if cc.private {
+        return None;
+    }
+    if request.authorization && !(cc.must_revalidate || cc.public || cc.s_maxage.is_some()) {
+        return None;
+    }
+    if headers.contains_key(header::SET_COOKIE) && !policy.store_set_cookie {
+        return None;
+    }
+    if vary_star(headers) {
+        return None;
+    }
+    let explicit = if cc.no_cache {
+        Some(Duration::ZERO)
+    } else {
+        cc.s_maxage
+            .or(cc.max_age)
+            .map(Duration::from_secs)
+            .or_else(|| expires(headers, now))
+    };
+    let mut from_error_ttl = false;
+    let fresh = match explicit {
+        Some(l) => l,
+        None if cached_error && policy.error_ttl.is_some() => {
+            from_error_ttl = true;
+            policy.error_ttl.unwrap_or_default()
+        }
+        None if !(heuristically_cacheable(status) || cc.public) => return None,
+        None => match policy.ttl {
+            Some(t) => t.default,
+            None => heuristic(headers, now),
+        },
+    };
+    let fresh = match (policy.ttl, from_error_ttl) {
+        (Some(t), false) => fresh.clamp(t.min, t.max),
+        _ => fresh,
+    };
+    let secs = |d: Option<u64>, default: Duration| d.map_or(default, Duration::from_secs);
+    Some(Lifetime {
+        fresh,
+        stale_while_revalidate: secs(cc.stale_while_revalidate, policy.stale_while_revalidate),
+        stale_if_error: secs(cc.stale_if_error, policy.stale_if_error),
+        must_revalidate: cc.must_revalidate || cc.proxy_revalidate || cc.s_maxage.is_some() || cc.no_cache,
+        from_error_ttl,
+    })
 }
 
-fn expires_lifetime(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if !headers.contains_key(http::header::EXPIRES) {
+fn vary_star(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*")
+}
+
+fn date(headers: &HeaderMap, name: HeaderName) -> Option<SystemTime> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    httpdate::parse_http_date(first.to_str().ok()?.trim()).ok()
+}
+
+fn expires(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    if !headers.contains_key(header::EXPIRES) {
         return None;
     }
     // An invalid Expires (e.g. "0") means already expired (RFC 9111 §5.3).
-    let Some(expires) = headers.typed_get::<headers::Expires>() else {
+    let Some(expires) = date(headers, header::EXPIRES) else {
         return Some(Duration::ZERO);
     };
-    let date = headers.typed_get::<headers::Date>().map_or(now, SystemTime::from);
-    Some(SystemTime::from(expires).duration_since(date).unwrap_or(Duration::ZERO))
+    let date = date(headers, header::DATE).unwrap_or(now);
+    Some(expires.duration_since(date).unwrap_or(Duration::ZERO))
 }
 
 fn heuristic(headers: &HeaderMap, now: SystemTime) -> Duration {
-    let Some(modified) = headers.typed_get::<headers::LastModified>() else {
+    let Some(modified) = date(headers, header::LAST_MODIFIED) else {
         return Duration::ZERO;
     };
-    let date = headers.typed_get::<headers::Date>().map_or(now, SystemTime::from);
-    let since = date
-        .duration_since(SystemTime::from(modified))
-        .unwrap_or(Duration::ZERO);
-    (since / 10).min(HEURISTIC_CAP)
+    let date = date(headers, header::DATE).unwrap_or(now);
+    (date.duration_since(modified).unwrap_or(Duration::ZERO) / 10).min(HEURISTIC_CAP)
 }
 
-/// The `Age` an upstream cache reported (RFC 9111 §5.1), zero if none.
+/// The response's age on arrival (RFC 9111 §4.2.3): the larger of the
+/// apparent age (`response_time − Date`) and the upstream `Age` plus the
+/// response delay.
+pub fn initial_age(headers: &HeaderMap, request_time: SystemTime, response_time: SystemTime) -> Duration {
+    let apparent = date(headers, header::DATE)
+        .and_then(|d| response_time.duration_since(d).ok())
+        .unwrap_or(Duration::ZERO);
+    let delay = response_time.duration_since(request_time).unwrap_or(Duration::ZERO);
+    apparent.max(upstream_age(headers) + delay)
+}
+
+/// The `Age` an upstream cache reported (RFC 9111 §5.1), zero if none or
+/// invalid; the first value counts.
 pub fn upstream_age(headers: &HeaderMap) -> Duration {
     headers
-        .get(http::header::AGE)
+        .get(header::AGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(Duration::ZERO, Duration::from_secs)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    fn h(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for (k, v) in pairs {
-            m.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        m
-    }
-
-    const DAY: Duration = Duration::from_secs(86400);
-    const BOUNDS: TtlBounds = TtlBounds {
-        min: Duration::from_secs(60),
-        default: DAY,
-        max: Duration::from_secs(7 * 86400),
-    };
-
-    fn secs(s: u64) -> Storage {
-        Storage::Fresh(Duration::from_secs(s))
-    }
-
-    #[test]
-    fn s_maxage_wins_over_max_age() {
-        let hm = h(&[("cache-control", "max-age=10, s-maxage=20")]);
-        assert_eq!(storage(&hm, SystemTime::now(), None), secs(20));
-    }
-
-    #[test]
-    fn cdn_cache_control_wins_over_cache_control() {
-        let hm = h(&[("cache-control", "max-age=10"), ("cdn-cache-control", "max-age=99")]);
-        assert_eq!(storage(&hm, SystemTime::now(), None), secs(99));
-    }
-
-    #[test]
-    fn no_store_and_private_are_not_stored() {
-        for cc in ["no-store", "private", "private, max-age=60"] {
-            assert_eq!(
-                storage(&h(&[("cache-control", cc)]), SystemTime::now(), Some(BOUNDS)),
-                Storage::Forbidden,
-                "{cc}"
-            );
-        }
-    }
-
-    #[test]
-    fn route_default_applies_without_explicit_freshness() {
-        assert_eq!(
-            storage(&HeaderMap::new(), SystemTime::now(), Some(BOUNDS)),
-            Storage::Fresh(DAY)
-        );
-    }
-
-    #[test]
-    fn route_bounds_clamp_explicit_freshness() {
-        let low = h(&[("cache-control", "max-age=1")]);
-        assert_eq!(storage(&low, SystemTime::now(), Some(BOUNDS)), secs(60));
-        let high = h(&[("cache-control", "max-age=99999999")]);
-        assert_eq!(storage(&high, SystemTime::now(), Some(BOUNDS)), secs(7 * 86400));
-    }
-
-    #[test]
-    fn expires_minus_date() {
-        let hm = h(&[
-            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
-            ("expires", "Sun, 06 Nov 1994 08:50:37 GMT"),
-        ]);
-        assert_eq!(storage(&hm, SystemTime::now(), None), secs(60));
-        let invalid = h(&[("expires", "0")]);
-        assert_eq!(storage(&invalid, SystemTime::now(), None), secs(0));
-    }
-
-    #[test]
-    fn heuristic_is_a_tenth_of_last_modified_age_capped() {
-        let hm = h(&[
-            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
-            ("last-modified", "Sun, 06 Nov 1994 07:49:37 GMT"),
-        ]);
-        assert_eq!(storage(&hm, SystemTime::now(), None), secs(360));
-        let old = h(&[
-            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
-            ("last-modified", "Tue, 06 Nov 1984 08:49:37 GMT"),
-        ]);
-        assert_eq!(storage(&old, SystemTime::now(), None), Storage::Fresh(HEURISTIC_CAP));
-        assert_eq!(storage(&HeaderMap::new(), SystemTime::now(), None), secs(0));
-    }
-
-    #[test]
-    fn upstream_age_parses_seconds() {
-        assert_eq!(upstream_age(&h(&[("age", "42")])), Duration::from_secs(42));
-        assert_eq!(upstream_age(&h(&[("age", "x")])), Duration::ZERO);
-    }
-}
+#[path = "freshness_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! The in-memory cache: keys, stored objects, the moka store with request
 //! coalescing, and the freshness rules that decide how long objects live.
 
+pub mod directives;
 pub mod freshness;
 pub mod key;
 pub mod object;

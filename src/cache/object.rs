@@ -47,6 +47,13 @@ pub struct CachedObject {
     pub initial_age: Duration,
     /// Freshness lifetime at the edge (see `freshness`).
     pub fresh_for: Duration,
+    /// Stale windows past `fresh_for` (zero when `must_revalidate`).
+    pub stale_while_revalidate: Duration,
+    pub stale_if_error: Duration,
+    /// The origin's headers as received (hop-by-hop removed), kept so a 304
+    /// can update them (RFC 9111 §4.3.4) and the client headers be rendered
+    /// again.
+    pub origin_headers: HeaderMap,
     /// The identity representation's validators, parsed once.
     pub etag: Option<ETag>,
     pub last_modified: Option<SystemTime>,
@@ -66,6 +73,8 @@ pub struct Timing {
     pub stored_at: Instant,
     pub initial_age: Duration,
     pub fresh_for: Duration,
+    pub stale_while_revalidate: Duration,
+    pub stale_if_error: Duration,
 }
 
 impl CachedObject {
@@ -73,6 +82,7 @@ impl CachedObject {
     /// bodies. Rendering every variant's headers happens here, once.
     pub fn new(
         status: StatusCode,
+        origin_headers: HeaderMap,
         mut headers: HeaderMap,
         body: Bytes,
         compressible: bool,
@@ -105,6 +115,9 @@ impl CachedObject {
             stored_at: timing.stored_at,
             initial_age: timing.initial_age,
             fresh_for: timing.fresh_for,
+            stale_while_revalidate: timing.stale_while_revalidate,
+            stale_if_error: timing.stale_if_error,
+            origin_headers,
             etag,
             last_modified,
             compressible,
@@ -119,6 +132,7 @@ impl CachedObject {
         let identity = self.identity();
         CachedObject::new(
             self.status,
+            self.origin_headers.clone(),
             identity.headers.clone(),
             identity.body.clone(),
             self.compressible,
@@ -132,7 +146,33 @@ impl CachedObject {
             stored_at: self.stored_at,
             initial_age: self.initial_age,
             fresh_for: self.fresh_for,
+            stale_while_revalidate: self.stale_while_revalidate,
+            stale_if_error: self.stale_if_error,
         }
+    }
+
+    /// The compressed variants' encodings and bodies, to carry over when
+    /// only headers change (a 304 refresh).
+    pub fn compressed(&self) -> Vec<(Encoding, Bytes)> {
+        self.variants[1..]
+            .iter()
+            .map(|v| (v.encoding, v.body.clone()))
+            .collect()
+    }
+
+    /// Within `stale-while-revalidate`: serve, and refresh in the background.
+    pub fn within_swr(&self, now: Instant) -> bool {
+        self.age(now) < self.fresh_for + self.stale_while_revalidate
+    }
+
+    /// Within `stale-if-error`: serve when the origin fails.
+    pub fn within_sie(&self, now: Instant) -> bool {
+        self.age(now) < self.fresh_for + self.stale_if_error
+    }
+
+    /// Whether a conditional request can revalidate it.
+    pub fn has_validator(&self) -> bool {
+        self.etag.is_some() || self.last_modified.is_some()
     }
 
     pub fn identity(&self) -> &Variant {
@@ -168,7 +208,8 @@ impl CachedObject {
                 .variants
                 .iter()
                 .map(|v| v.body.len() + header_bytes(&v.headers) + header_bytes(&v.not_modified))
-                .sum::<usize>();
+                .sum::<usize>()
+            + header_bytes(&self.origin_headers);
         u32::try_from(total).unwrap_or(u32::MAX)
     }
 }

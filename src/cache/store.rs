@@ -39,6 +39,8 @@ pub enum Entry {
 pub enum FillResult {
     /// Stored in the cache.
     Stored(Arc<CachedObject>),
+    /// A stale entry revalidated by a 304: stored with refreshed headers.
+    Refreshed(Arc<CachedObject>),
     /// A complete response that must not be stored (e.g. `no-store`).
     Uncached(Arc<CachedObject>),
     /// Too large to hold: each waiter streams it from the origin.
@@ -58,12 +60,19 @@ pub struct Store {
     pub background_permits: Arc<Semaphore>,
 }
 
-struct EntryExpiry;
+/// Entries stay past freshness for revalidation and stale serving: for
+/// `cache.keep` or the longest stale window, whichever is longer.
+struct EntryExpiry {
+    keep: Duration,
+}
 
 impl Expiry<CacheKey, Entry> for EntryExpiry {
     fn expire_after_create(&self, _: &CacheKey, entry: &Entry, now: Instant) -> Option<Duration> {
         Some(match entry {
-            Entry::Object(o) => o.time_to_live(now),
+            Entry::Object(o) => {
+                let stale = self.keep.max(o.stale_while_revalidate).max(o.stale_if_error);
+                o.time_to_live(now) + stale
+            }
             Entry::Pass => PASS_TTL,
         })
     }
@@ -113,14 +122,14 @@ pub struct Usage {
 }
 
 impl Store {
-    pub fn new(capacity: u64) -> Arc<Store> {
+    pub fn new(capacity: u64, keep: Duration) -> Arc<Store> {
         let cache = Cache::builder()
             .max_capacity(capacity)
             .weigher(|_: &CacheKey, e: &Entry| match e {
                 Entry::Object(o) => o.weight(),
                 Entry::Pass => 64,
             })
-            .expire_after(EntryExpiry)
+            .expire_after(EntryExpiry { keep })
             // LRU, not TinyLFU: a freshly filled object must never be
             // refused admission, or every request for it would be a miss.
             .eviction_policy(EvictionPolicy::lru())
@@ -167,6 +176,7 @@ impl Store {
                 _ => fut.await,
             };
             match &result {
+                FillResult::Refreshed(o) => store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await,
                 FillResult::Stored(o) => {
                     store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await;
                     if o.compressible {
@@ -186,6 +196,11 @@ impl Store {
         .shared();
         inflight.insert(key, shared.clone());
         shared
+    }
+
+    /// Removes the entry for `key` (all its variants).
+    pub async fn invalidate(&self, key: &CacheKey) {
+        self.cache.invalidate(key).await;
     }
 
     /// Replaces `old` with `new` under `key` only if `old` is still the

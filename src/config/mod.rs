@@ -52,6 +52,8 @@ pub struct CacheConfig {
     pub capacity: u64,
     /// Larger objects are streamed to the client and not cached.
     pub max_object_size: u64,
+    /// How long past staleness an entry is kept for revalidation.
+    pub keep: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,10 @@ pub enum S3Credentials {
 pub struct HttpOriginConfig {
     /// `http://host:port[/base]`; the request path is appended to the base.
     pub url: Uri,
+    /// Send the client's `Host` instead of the origin's.
+    pub preserve_host: bool,
+    /// How long an idle pooled connection to the origin is kept.
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -103,9 +109,17 @@ pub struct RouteConfig {
     /// Replaces the origin's `Cache-Control` towards clients on 200/206/304.
     pub cache_control: Option<HeaderValue>,
     pub ttl: Option<TtlBounds>,
-    /// How long a 404 (and S3's 403) is cached; zero: not at all.
-    pub error_ttl: Duration,
+    /// How long a 404 (and S3's 403) without explicit freshness is cached;
+    /// zero: not at all; `None`: RFC 9111 heuristics, as for any status.
+    pub error_ttl: Option<Duration>,
     pub compress: bool,
+    /// Forward methods other than GET/HEAD (uncached) instead of 405.
+    pub all_methods: bool,
+    /// Store responses that carry `Set-Cookie` (default: never).
+    pub store_set_cookie: bool,
+    /// Stale windows used when the origin gives none.
+    pub stale_while_revalidate: Duration,
+    pub stale_if_error: Duration,
 }
 
 /// Edge freshness bounds of a route (see `cache::freshness`).

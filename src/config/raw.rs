@@ -37,6 +37,7 @@ pub struct RawServer {
 pub struct RawCache {
     pub capacity: Option<Spanned<String>>,
     pub max_object_size: Option<Spanned<String>>,
+    pub keep: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +53,8 @@ pub struct RawOrigin {
     pub credentials: Option<Spanned<String>>,
     // kind = "http"
     pub url: Option<Spanned<String>>,
+    pub preserve_host: Option<bool>,
+    pub idle_timeout: Option<Spanned<String>>,
     // both
     pub connect_timeout: Option<Spanned<String>>,
     pub response_timeout: Option<Spanned<String>>,
@@ -67,6 +70,10 @@ pub struct RawRoute {
     pub ttl: Option<Spanned<RawTtl>>,
     pub error_ttl: Option<Spanned<String>>,
     pub compress: Option<bool>,
+    pub methods: Option<Spanned<String>>,
+    pub store_set_cookie: Option<bool>,
+    pub stale_while_revalidate: Option<Spanned<String>>,
+    pub stale_if_error: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

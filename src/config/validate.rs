@@ -127,6 +127,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
     };
     let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
     let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
+    let keep = c.duration("cache.keep", &raw.cache.keep, Duration::from_secs(3600));
     if let Some(s) = &raw.cache.max_object_size
         && max_object_size >= MAX_OBJECT_SIZE_LIMIT
     {
@@ -176,6 +177,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         cache: CacheConfig {
             capacity,
             max_object_size,
+            keep,
         },
         origins,
         routes,
@@ -193,7 +195,7 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
     );
     let kind = match raw.kind.get_ref().as_str() {
         "s3" => {
-            for (field, v) in [("url", &raw.url)] {
+            for (field, v) in [("url", &raw.url), ("idle_timeout", &raw.idle_timeout)] {
                 if let Some(v) = v {
                     c.err::<()>(&key(field), "not a key of an s3 origin", v.span());
                 }
@@ -284,7 +286,12 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
                     ),
                 },
             };
-            OriginKind::Http(HttpOriginConfig { url: url? })
+            let idle_timeout = c.duration(&key("idle_timeout"), &raw.idle_timeout, Duration::from_secs(60));
+            OriginKind::Http(HttpOriginConfig {
+                url: url?,
+                preserve_host: raw.preserve_host.unwrap_or(false),
+                idle_timeout,
+            })
         }
         other => {
             return c.err(
@@ -345,7 +352,40 @@ fn route_config(
         },
     };
     let ttl = raw.ttl.as_ref().and_then(|t| ttl_bounds(c, &key("ttl"), t));
-    let error_ttl = c.duration(&key("error_ttl"), &raw.error_ttl, DEFAULT_ERROR_TTL);
+    // S3 answers 404 without any freshness, and a route with a CDN policy
+    // wants a short one; a plain route follows RFC 9111 for 404s too.
+    let s3_origin = origins
+        .get(raw.origin.get_ref())
+        .is_some_and(|o| o.get_ref().kind.get_ref() == "s3");
+    let error_ttl = match &raw.error_ttl {
+        Some(_) => Some(c.duration(&key("error_ttl"), &raw.error_ttl, DEFAULT_ERROR_TTL)),
+        None if s3_origin || ttl.is_some() || cache_control.is_some() => Some(DEFAULT_ERROR_TTL),
+        None => None,
+    };
+    let all_methods = match &raw.methods {
+        None => false,
+        Some(m) if m.get_ref() == "all" => {
+            if s3_origin {
+                c.err::<()>(&key("methods"), "\"all\" needs an http origin", m.span());
+            }
+            true
+        }
+        Some(m) if m.get_ref() == "get-head" => false,
+        Some(m) => {
+            c.err::<()>(
+                &key("methods"),
+                format!("unknown {:?}; use \"all\" or \"get-head\"", m.get_ref()),
+                m.span(),
+            );
+            false
+        }
+    };
+    let stale_while_revalidate = c.duration(
+        &key("stale_while_revalidate"),
+        &raw.stale_while_revalidate,
+        Duration::ZERO,
+    );
+    let stale_if_error = c.duration(&key("stale_if_error"), &raw.stale_if_error, Duration::ZERO);
     if !path_ok {
         return None;
     }
@@ -357,6 +397,10 @@ fn route_config(
         ttl,
         error_ttl,
         compress: raw.compress.unwrap_or(true),
+        all_methods,
+        store_set_cookie: raw.store_set_cookie.unwrap_or(false),
+        stale_while_revalidate,
+        stale_if_error,
     })
 }
 

@@ -7,7 +7,7 @@
 
 pub mod compress;
 
-use headers::{CacheControl, HeaderMapExt};
+use crate::cache::directives::Directives;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 /// A stored representation's content coding.
@@ -54,7 +54,7 @@ pub fn qualifies(status: StatusCode, headers: &HeaderMap, body_len: usize) -> bo
     {
         return false;
     }
-    if headers.typed_get::<CacheControl>().is_some_and(|cc| cc.no_transform()) {
+    if Directives::parse(headers.get_all(header::CACHE_CONTROL)).no_transform {
         return false;
     }
     headers

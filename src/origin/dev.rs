@@ -12,8 +12,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, Request, Response};
+use http::header::{self, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -43,7 +43,22 @@ impl DevOrigin {
 
     pub async fn call(&self, req: Request<Incoming>) -> Result<Response<s3s::Body>, s3s::HttpError> {
         let guess = matches!(*req.method(), Method::GET | Method::HEAD).then(|| guess_content_type(req.uri().path()));
+        let conditions = (*req.method() == Method::GET).then(|| req.headers().clone());
         let mut resp = self.service.call(req.map(s3s::Body::from)).await?;
+        // s3s-fs ignores conditional GETs; S3 answers them with 304.
+        if let Some(conditions) = conditions
+            && resp.status() == StatusCode::OK
+            && not_modified(&conditions, resp.headers())
+        {
+            let mut nm = Response::new(s3s::Body::empty());
+            *nm.status_mut() = StatusCode::NOT_MODIFIED;
+            for name in [header::ETAG, header::LAST_MODIFIED] {
+                if let Some(v) = resp.headers().get(&name) {
+                    nm.headers_mut().insert(name, v.clone());
+                }
+            }
+            return Ok(nm);
+        }
         if let Some(Some(ct)) = guess
             && resp.status().is_success()
             && !resp.headers().contains_key(CONTENT_TYPE)
@@ -51,6 +66,28 @@ impl DevOrigin {
             resp.headers_mut().insert(CONTENT_TYPE, ct);
         }
         Ok(resp)
+    }
+}
+
+/// RFC 9110 §13.2.2 steps 3-4 for a GET (If-None-Match, else
+/// If-Modified-Since).
+fn not_modified(request: &http::HeaderMap, response: &http::HeaderMap) -> bool {
+    use headers::HeaderMapExt;
+    if request.contains_key(header::IF_NONE_MATCH) {
+        return match (
+            request.typed_get::<headers::IfNoneMatch>(),
+            response.typed_get::<headers::ETag>(),
+        ) {
+            (Some(inm), Some(etag)) => !inm.precondition_passes(&etag),
+            _ => false,
+        };
+    }
+    match (
+        request.typed_get::<headers::IfModifiedSince>(),
+        response.typed_get::<headers::LastModified>(),
+    ) {
+        (Some(ims), Some(lm)) => !ims.is_modified(lm.into()),
+        _ => false,
     }
 }
 

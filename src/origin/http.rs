@@ -3,22 +3,25 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Uri};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{OriginError, OriginRequest, OriginResponse};
+use super::{OriginError, OriginRequest, OriginResponse, RequestBody};
 use crate::config::{HttpOriginConfig, OriginConfig};
 use crate::headers::{is_hop_by_hop, remove_hop_by_hop};
 
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
 pub struct HttpOrigin {
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<HttpConnector, RequestBody>,
     base: Uri,
     host: HeaderValue,
+    preserve_host: bool,
     via: HeaderValue,
     pub(super) response_timeout: Duration,
 }
@@ -29,19 +32,22 @@ impl HttpOrigin {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(cfg.connect_timeout));
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(h.idle_timeout)
             .build(connector);
         let authority = h.url.authority().expect("validated: origin URL has a host");
         HttpOrigin {
             client,
             host: HeaderValue::from_str(authority.as_str()).expect("an authority is a valid header value"),
             via,
+            preserve_host: h.preserve_host,
             base: h.url.clone(),
             response_timeout: cfg.response_timeout,
         }
     }
 
-    pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {
+    /// Sends `req` with `body`; the edge has already reduced `req.headers`
+    /// to end-to-end headers.
+    pub async fn send(&self, req: &OriginRequest, body: RequestBody) -> Result<OriginResponse, OriginError> {
         let base_path = self.base.path().trim_end_matches('/');
         let uri = format!(
             "{}://{}{}{}",
@@ -50,16 +56,24 @@ impl HttpOrigin {
             base_path,
             req.path_and_query
         );
-        let mut builder = Request::get(uri)
-            .header(header::HOST, self.host.clone())
-            .header(header::USER_AGENT, "cachefront")
-            .header(header::VIA, self.via.clone());
-        if let Some(ip) = req.client_ip {
-            builder = builder.header(HeaderName::from_static("x-forwarded-for"), ip.to_string());
-        }
-        let request = builder
-            .body(Empty::new())
+        let mut request = Request::builder()
+            .method(req.method.clone())
+            .uri(uri)
+            .body(body)
             .map_err(|e| OriginError::Protocol(e.to_string()))?;
+        let headers = request.headers_mut();
+        *headers = req.headers.clone();
+        if !self.preserve_host || !headers.contains_key(header::HOST) {
+            headers.insert(header::HOST, self.host.clone());
+        }
+        append(headers, header::VIA, &self.via);
+        if let Some(ip) = req.client_ip {
+            let ip = HeaderValue::from_str(&ip.to_string()).expect("an IP is a header value");
+            append(headers, X_FORWARDED_FOR.clone(), &ip);
+        }
+        if !headers.contains_key(&X_FORWARDED_PROTO) {
+            headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+        }
         let response = tokio::time::timeout(self.response_timeout, self.client.request(request))
             .await
             .map_err(|_| OriginError::Timeout(self.response_timeout))?
@@ -87,10 +101,19 @@ impl HttpOrigin {
 /// Headers that describe the origin's connection or the origin server
 /// itself, not the object: the edge writes its own.
 fn strip_origin_only(headers: &mut HeaderMap) {
-    for name in [header::SERVER, header::DATE, header::CONTENT_LENGTH] {
+    for name in [header::SERVER, header::CONTENT_LENGTH] {
         headers.remove(name);
     }
     debug_assert!(!headers.keys().any(is_hop_by_hop));
+}
+
+/// Appends `value` to a list-valued header (`Via`, `X-Forwarded-For`).
+fn append(headers: &mut HeaderMap, name: HeaderName, value: &HeaderValue) {
+    let joined = match headers.get(&name).and_then(|v| v.to_str().ok()) {
+        Some(prev) => HeaderValue::from_str(&format!("{prev}, {}", value.to_str().unwrap_or(""))).ok(),
+        None => None,
+    };
+    headers.insert(name, joined.unwrap_or_else(|| value.clone()));
 }
 
 fn classify(err: &hyper_util::client::legacy::Error, timeout: Duration) -> OriginError {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use ::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use thiserror::Error;
 
@@ -32,14 +33,29 @@ pub enum Origin {
     Http(HttpOrigin),
 }
 
-/// What the edge asks of an origin: always a GET of one object.
+/// What the edge asks of an origin. Fills are GETs; other methods are
+/// forwarded (HTTP origins, `methods = "all"`) with their bodies.
 #[derive(Debug, Clone)]
 pub struct OriginRequest {
+    pub method: ::http::Method,
     /// S3: the object key. HTTP: the decoded-and-checked key is not used;
     /// the original path and query are forwarded as received.
     pub key: String,
     pub path_and_query: String,
     pub client_ip: Option<IpAddr>,
+    /// End-to-end request headers for HTTP origins (the client's, minus
+    /// hop-by-hop and what the cache owns), plus the cache's own
+    /// conditionals (`If-None-Match`, `If-Modified-Since`) on revalidation.
+    pub headers: HeaderMap,
+}
+
+/// A request body forwarded to an HTTP origin.
+pub type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
+
+pub fn empty_body() -> RequestBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// An origin's answer, headers already reduced to those the edge passes on.
@@ -81,7 +97,16 @@ impl Origin {
     pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {
         match self {
             Origin::S3(o) => o.get(req).await,
-            Origin::Http(o) => o.get(req).await,
+            Origin::Http(o) => o.send(req, empty_body()).await,
+        }
+    }
+
+    /// Forwards a request with a body (HTTP origins only; S3 routes never
+    /// allow other methods).
+    pub async fn forward(&self, req: &OriginRequest, body: RequestBody) -> Result<OriginResponse, OriginError> {
+        match self {
+            Origin::S3(_) => Err(OriginError::Protocol("S3 origins only serve GET".into())),
+            Origin::Http(o) => o.send(req, body).await,
         }
     }
 

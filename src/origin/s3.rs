@@ -84,7 +84,19 @@ impl S3Origin {
     }
 
     pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {
-        let sent = self.client.get_object().bucket(&self.bucket).key(&req.key).send();
+        let mut get = self.client.get_object().bucket(&self.bucket).key(&req.key);
+        if let Some(inm) = req.headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+            get = get.if_none_match(inm);
+        }
+        if let Some(ims) = req
+            .headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        {
+            get = get.if_modified_since(aws_smithy_types::DateTime::from(ims));
+        }
+        let sent = get.send();
         let result = tokio::time::timeout(self.response_timeout, sent)
             .await
             .map_err(|_| OriginError::Timeout(self.response_timeout))?;
@@ -93,6 +105,8 @@ impl S3Origin {
             Err(SdkError::ServiceError(e)) => {
                 let status = e.raw().status().as_u16();
                 match status {
+                    // A 304 to a conditional GetObject arrives as an error.
+                    304 => Ok(not_modified(e.raw().headers())),
                     404 => Ok(short(StatusCode::NOT_FOUND, "Not Found\n")),
                     403 => Ok(short(StatusCode::FORBIDDEN, "Forbidden\n")),
                     429 | 503 => Err(OriginError::Throttled),
@@ -124,6 +138,27 @@ fn short(status: StatusCode, body: &'static str) -> OriginResponse {
         body: Full::new(Bytes::from_static(body.as_bytes()))
             .map_err(|never| match never {})
             .boxed_unsync(),
+    }
+}
+
+fn not_modified(raw: &aws_smithy_runtime_api::http::Headers) -> OriginResponse {
+    let mut headers = HeaderMap::new();
+    for name in [
+        header::ETAG,
+        header::LAST_MODIFIED,
+        header::CACHE_CONTROL,
+        header::EXPIRES,
+        header::DATE,
+    ] {
+        if let Some(v) = raw.get(name.as_str()).and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(name, v);
+        }
+    }
+    OriginResponse {
+        status: StatusCode::NOT_MODIFIED,
+        headers,
+        content_length: None,
+        body: Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync(),
     }
 }
 

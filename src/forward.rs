@@ -1,0 +1,123 @@
+//! What the edge sends to origins: the request for a fill (end-to-end
+//! client headers minus what the cache owns) and, on routes with
+//! `methods = "all"`, other methods forwarded uncached with their bodies.
+//! A successful unsafe request invalidates what is stored for its URL and
+//! its `Location` / `Content-Location` (RFC 9111 §4.4).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, Uri, header};
+use http_body::Body;
+use http_body_util::BodyExt;
+
+use crate::body::EdgeBody;
+use crate::cache::CacheKey;
+use crate::edge::Edge;
+use crate::fill::FillError;
+use crate::headers::remove_hop_by_hop;
+use crate::origin::{BoxError, OriginRequest};
+use crate::route::Route;
+
+/// Request headers the cache owns on a fill: its own conditionals and
+/// ranges (it fills whole objects and validates them itself).
+const CACHE_OWNED: [header::HeaderName; 6] = [
+    header::IF_NONE_MATCH,
+    header::IF_MODIFIED_SINCE,
+    header::IF_MATCH,
+    header::IF_UNMODIFIED_SINCE,
+    header::IF_RANGE,
+    header::RANGE,
+];
+
+/// The origin request for a fill (always a GET) or a pass.
+pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, peer: SocketAddr) -> OriginRequest {
+    let http = route.origin.keys_query();
+    let mut headers = HeaderMap::new();
+    if http {
+        headers = end_to_end(req.headers());
+        for name in CACHE_OWNED {
+            headers.remove(name);
+        }
+        if route.policy.compress {
+            // We compress ourselves, once; the origin sends identity.
+            headers.remove(header::ACCEPT_ENCODING);
+        }
+    }
+    OriginRequest {
+        method: Method::GET,
+        key: key.key().to_string(),
+        path_and_query: if http {
+            key.key().to_string()
+        } else {
+            req.uri().path().to_string()
+        },
+        client_ip: Some(peer.ip()),
+        headers,
+    }
+}
+
+fn end_to_end(headers: &HeaderMap) -> HeaderMap {
+    let mut h = headers.clone();
+    remove_hop_by_hop(&mut h);
+    h
+}
+
+/// Forwards a method other than GET/HEAD, uncached.
+pub async fn unsafe_request<B>(edge: &Edge, route: &Arc<Route>, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = req.into_parts();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_string();
+    let request = OriginRequest {
+        method: parts.method.clone(),
+        key: path_and_query.clone(),
+        path_and_query,
+        client_ip: Some(peer.ip()),
+        headers: end_to_end(&parts.headers),
+    };
+    let body = body.map_err(Into::into).boxed_unsync();
+    let response = match route.origin.forward(&request, body).await {
+        Ok(r) => r,
+        Err(e) => return edge.fill_error(&FillError::from(e)),
+    };
+    let safe = matches!(
+        parts.method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    );
+    if !safe && (response.status.is_success() || response.status.is_redirection()) {
+        let mut targets = vec![request.path_and_query.clone()];
+        for name in [header::LOCATION, header::CONTENT_LOCATION] {
+            if let Some(pq) = response
+                .headers
+                .get(&name)
+                .and_then(|v| same_origin_path(v.as_bytes(), &parts.headers))
+            {
+                targets.push(pq);
+            }
+        }
+        for target in targets {
+            if let Some(route) = edge.router.route(target.split('?').next().unwrap_or("")) {
+                edge.store.invalidate(&CacheKey::new(route.id, target.as_str())).await;
+            }
+        }
+    }
+    edge.identity.pass(response, &route.policy, false)
+}
+
+/// The path and query of a `Location`-style URI reference if it names this
+/// host (relative, or absolute with the request's `Host`).
+fn same_origin_path(value: &[u8], request: &HeaderMap) -> Option<String> {
+    let uri: Uri = std::str::from_utf8(value).ok()?.parse().ok()?;
+    if let Some(authority) = uri.authority() {
+        let host = request.get(header::HOST)?.to_str().ok()?;
+        if !authority.as_str().eq_ignore_ascii_case(host) {
+            return None;
+        }
+    }
+    let pq = uri.path_and_query()?.as_str();
+    pq.starts_with('/').then(|| pq.to_string())
+}
