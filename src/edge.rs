@@ -181,6 +181,9 @@ impl Edge {
     }
 
     pub(crate) fn fill_error(&self, e: &FillError) -> Response<EdgeBody> {
+        if let FillError::Upstream(obj) = e {
+            return self.identity.upstream_error(obj);
+        }
         let status = e.status();
         self.identity
             .error(status, status.canonical_reason().unwrap_or("Error"))

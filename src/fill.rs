@@ -18,7 +18,7 @@ use crate::cache::object::Timing;
 use crate::cache::{CacheKey, CachedObject, FillResult, Store};
 use crate::encoding::compress::{self, Level};
 use crate::encoding::{self, Encoding};
-use crate::origin::{OriginBody, OriginError, OriginRequest};
+use crate::origin::{OriginBody, OriginError, OriginRequest, OriginResponse};
 use crate::response::Identity;
 use crate::route::Route;
 
@@ -30,6 +30,9 @@ pub enum FillError {
     Truncated { expected: u64, got: u64 },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The origin's own 5xx answer, passed on to clients, never stored.
+    #[error("origin answered {}", .0.status)]
+    Upstream(Arc<CachedObject>),
 }
 
 impl FillError {
@@ -38,6 +41,7 @@ impl FillError {
         match self {
             FillError::Origin(OriginError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
             FillError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FillError::Upstream(obj) => obj.status,
             _ => StatusCode::BAD_GATEWAY,
         }
     }
@@ -100,40 +104,30 @@ async fn run(job: &FillJob) -> Result<FillResult, FillError> {
     if response.content_length.is_some_and(|l| l > max_object_size) {
         return Ok(FillResult::Pass);
     }
-    let Some(body) = collect(
-        response.body,
-        response.content_length,
-        max_object_size,
-        route.origin.response_timeout(),
-    )
-    .await?
-    else {
+    let OriginResponse {
+        status,
+        mut headers,
+        content_length,
+        body,
+    } = response;
+    let Some(body) = collect(body, content_length, max_object_size, route.origin.response_timeout()).await? else {
         return Ok(FillResult::Pass);
     };
 
-    let status = response.status;
     let policy = &route.policy;
+    for field in freshness::directives(&headers).omit_fields {
+        headers.remove(field.as_str());
+    }
     let cached_error =
         status == StatusCode::NOT_FOUND || (status == StatusCode::FORBIDDEN && route.origin.caches_forbidden());
-    let lifetime = freshness::decide(
-        status,
-        &response.headers,
-        job.facts,
-        policy,
-        cached_error,
-        response_time,
-    );
-    let timing = timing(&response.headers, lifetime, request_time, response_time, stored_at);
-    let compressible = policy.compress && encoding::qualifies(status, &response.headers, body.len());
+    let lifetime = freshness::decide(status, &headers, job.facts, policy, cached_error, response_time);
+    let timing = timing(&headers, lifetime, request_time, response_time, stored_at);
+    let compressible = policy.compress && encoding::qualifies(status, &headers, body.len());
     let from_error_ttl = lifetime.is_some_and(|l| l.from_error_ttl);
-    let origin_headers = response.headers.clone();
-    let headers = job.identity.object_headers(
-        status,
-        response.headers,
-        Some(body.len() as u64),
-        policy,
-        from_error_ttl,
-    );
+    let origin_headers = headers.clone();
+    let headers = job
+        .identity
+        .object_headers(status, headers, Some(body.len() as u64), policy, from_error_ttl);
     let compressed = if compressible {
         compress_blocking(body.clone(), Level::Fast).await?
     } else {

@@ -59,7 +59,9 @@ impl Identity {
     ) -> HeaderMap {
         headers.remove(header::AGE);
         headers.remove(header::CONTENT_LENGTH);
-        if cached_error {
+        if status.is_server_error() {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        } else if cached_error {
             let v = format!("max-age={}", policy.error_ttl.unwrap_or_default().as_secs());
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(&v).expect("digits"));
         } else if let Some(cc) = &policy.cache_control
@@ -172,7 +174,21 @@ impl Identity {
         let mut resp = Response::new(body);
         *resp.status_mut() = origin.status;
         *resp.headers_mut() = headers;
-        resp.headers_mut().insert(X_CACHE.clone(), self.miss.clone());
+        let x_cache = if origin.status.as_u16() >= 400 {
+            &self.error
+        } else {
+            &self.miss
+        };
+        resp.headers_mut().insert(X_CACHE.clone(), x_cache.clone());
+        resp
+    }
+
+    /// An origin's 5xx, as the origin sent it but never cacheable.
+    pub fn upstream_error(&self, obj: &CachedObject) -> Response<EdgeBody> {
+        let mut resp = Response::new(EdgeBody::bytes(obj.identity().body.clone()));
+        *resp.status_mut() = obj.status;
+        *resp.headers_mut() = obj.identity().headers.clone();
+        resp.headers_mut().insert(X_CACHE.clone(), self.error.clone());
         resp
     }
 

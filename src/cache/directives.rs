@@ -32,6 +32,9 @@ pub struct Directives {
     pub only_if_cached: bool,
     /// Whether any directive was present at all.
     pub any: bool,
+    /// Field names of a qualified `no-cache="..."` / `private="..."`: the
+    /// response may be stored without them (RFC 9111 §5.2.2.4, §5.2.2.7).
+    pub omit_fields: Vec<String>,
 }
 
 impl Directives {
@@ -54,6 +57,14 @@ impl Directives {
                     "max-age" => d.max_age = Some(delta(arg)),
                     "s-maxage" => d.s_maxage = Some(delta(arg)),
                     "no-store" => d.no_store = true,
+                    "no-cache" | "private" if arg.is_some_and(|a| a.starts_with('"')) => {
+                        let list = arg.unwrap_or_default().trim_matches('"');
+                        d.omit_fields.extend(
+                            list.split(',')
+                                .map(|f| f.trim().to_ascii_lowercase())
+                                .filter(|f| !f.is_empty()),
+                        );
+                    }
                     "no-cache" => d.no_cache = true,
                     "private" => d.private = true,
                     "public" => d.public = true,
@@ -74,6 +85,78 @@ impl Directives {
         }
         d
     }
+}
+
+/// Whether a CDN-Cache-Control field line is a valid Structured Field
+/// dictionary (RFC 8941 §3.2), with integers for the directives that take
+/// seconds. A hand check rather than a crate: we need only validity.
+pub fn valid_structured_dictionary(value: &HeaderValue) -> bool {
+    let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+        return false;
+    };
+    if text.trim().is_empty() {
+        return true;
+    }
+    split_members(text).into_iter().all(|member| {
+        let member = member.trim_matches(|c| c == ' ' || c == '\t');
+        let (item, _params) = member.split_once(';').unwrap_or((member, ""));
+        let (key, value) = match item.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (item, None),
+        };
+        let key_ok = key.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'*')
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b));
+        let numeric = matches!(
+            key,
+            "max-age" | "s-maxage" | "stale-while-revalidate" | "stale-if-error"
+        );
+        key_ok
+            && match value {
+                None => true,
+                Some(v) if numeric => sf_integer(v),
+                Some(v) => sf_integer(v) || sf_string(v) || sf_token(v) || v == "?0" || v == "?1",
+            }
+    })
+}
+
+fn sf_integer(v: &str) -> bool {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    !digits.is_empty() && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn sf_string(v: &str) -> bool {
+    v.len() >= 2 && v.starts_with('"') && v.ends_with('"')
+}
+
+fn sf_token(v: &str) -> bool {
+    v.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'*')
+        && v.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"\"(),;<=>?@[\\]{}".contains(&b) || b == b':' || b == b'/')
+}
+
+/// Members of a comma-separated list, commas inside quotes kept.
+fn split_members(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, b) in text.bytes().enumerate() {
+        if quoted {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            quoted = true;
+        } else if b == b',' {
+            out.push(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&text[start..]);
+    out
 }
 
 /// delta-seconds; a malformed value (quoted-string digits excepted) counts
@@ -164,7 +247,7 @@ mod tests {
     #[test]
     fn flags_and_stale_windows() {
         let d = p(&[
-            "public, no-cache=\"set-cookie, x\", must-revalidate",
+            "public, no-cache, must-revalidate",
             "stale-while-revalidate=30, stale-if-error=600",
         ]);
         assert!(d.public && d.no_cache && d.must_revalidate && !d.no_store);
@@ -173,5 +256,17 @@ mod tests {
         assert_eq!(p(&["max-stale"]).max_stale, Some(None));
         assert_eq!(p(&["max-stale=5"]).max_stale, Some(Some(5)));
         assert!(!p(&[""]).any);
+        assert_eq!(p(&["no-cache=\"Set-Cookie, X-A\""]).omit_fields, ["set-cookie", "x-a"]);
+        assert!(!p(&["no-cache=\"Set-Cookie\""]).no_cache);
+    }
+
+    #[test]
+    fn structured_dictionary_validity() {
+        let ok = |v: &str| valid_structured_dictionary(&HeaderValue::from_str(v).unwrap());
+        assert!(ok("max-age=10000"));
+        assert!(ok("max-age=10, no-store, foo=\"a,b\", bar=?1"));
+        assert!(!ok("max-age=10000, &&&&&"));
+        assert!(!ok("max-age=\"10000\""));
+        assert!(!ok("Max-Age=5"));
     }
 }

@@ -61,9 +61,13 @@ fn understood(status: StatusCode) -> bool {
 /// The directives that govern this cache: `CDN-Cache-Control` if present
 /// with any directive, else `Cache-Control`.
 pub fn directives(headers: &HeaderMap) -> Directives {
-    let cdn = Directives::parse(headers.get_all(&CDN_CACHE_CONTROL));
-    if cdn.any {
-        return cdn;
+    let cdn = headers.get_all(&CDN_CACHE_CONTROL);
+    // RFC 9213 §2.1: an invalid Structured Field is ignored as a whole.
+    if cdn.iter().all(super::directives::valid_structured_dictionary) {
+        let cdn = Directives::parse(cdn);
+        if cdn.any {
+            return cdn;
+        }
     }
     Directives::parse(headers.get_all(header::CACHE_CONTROL))
 }
@@ -183,11 +187,12 @@ pub fn initial_age(headers: &HeaderMap, request_time: SystemTime, response_time:
 }
 
 /// The `Age` an upstream cache reported (RFC 9111 §5.1), zero if none or
-/// invalid; the first value counts.
+/// invalid; the first value of the first line counts (`7200, 0` is 7200).
 pub fn upstream_age(headers: &HeaderMap) -> Duration {
     headers
         .get(header::AGE)
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(Duration::ZERO, Duration::from_secs)
 }

@@ -78,10 +78,9 @@ impl HttpOrigin {
             .await
             .map_err(|_| OriginError::Timeout(self.response_timeout))?
             .map_err(|e| classify(&e, self.response_timeout))?;
+        // A 5xx is passed on as the origin's answer (the fill decides what
+        // it means: never stored, stale-if-error may stand in).
         let (parts, body) = response.into_parts();
-        if parts.status.is_server_error() {
-            return Err(OriginError::Status(parts.status));
-        }
         let mut headers = parts.headers;
         remove_hop_by_hop(&mut headers);
         let content_length = headers
