@@ -111,11 +111,16 @@ impl Edge {
             headers: req.headers(),
         };
         let now = Instant::now();
-        let phase = match self.store.get(&cache_key).await {
-            Some(Entry::Object(obj)) if obj.is_fresh(now) => Phase::Fresh(obj),
-            Some(Entry::Object(obj)) if obj.within_swr(now) => Phase::StaleServable(obj),
-            Some(Entry::Object(obj)) => Phase::Stale(obj),
+        let entry = self.store.get(&cache_key).await;
+        let discriminator = entry.as_ref().map_or(0, |e| e.discriminator(req.headers()));
+        let phase = match &entry {
             Some(Entry::Pass) => Phase::Pass,
+            Some(e) => match e.select(req.headers()) {
+                Some(obj) if obj.is_fresh(now) => Phase::Fresh(obj.clone()),
+                Some(obj) if obj.within_swr(now) => Phase::StaleServable(obj.clone()),
+                Some(obj) => Phase::Stale(obj.clone()),
+                None => Phase::Miss,
+            },
             None => Phase::Miss,
         };
         let stale = match phase {
@@ -124,7 +129,7 @@ impl Edge {
                 // Revalidate behind the response; the fill is detached, so
                 // dropping its handle does not cancel it.
                 let job = self.job(route, &cache_key, &req, peer, Some(obj.clone()));
-                drop(self.store.fill(cache_key, move || fill::fill(job)));
+                drop(self.store.fill(cache_key, discriminator, move || fill::fill(job)));
                 return self.identity.hit(&obj, &view, now);
             }
             Phase::Pass => {
@@ -136,15 +141,33 @@ impl Edge {
         };
 
         let job = self.job(route, &cache_key, &req, peer, stale.clone());
-        match self.store.fill(cache_key.clone(), move || fill::fill(job)).await {
+        let mut result = self
+            .store
+            .fill(cache_key.clone(), discriminator, move || fill::fill(job))
+            .await;
+        // A coalesced fill may have fetched another secondary key's response
+        // (`Vary`): then this request needs its own.
+        if let FillResult::Stored(obj) | FillResult::Uncached(obj) = &result
+            && let Some(secondary) = obj.secondary.as_ref().filter(|s| !s.matches(req.headers()))
+        {
+            let discriminator = secondary.discriminator(req.headers());
+            let job = self.job(route, &cache_key, &req, peer, None);
+            result = self
+                .store
+                .fill(cache_key.clone(), discriminator, move || fill::fill(job))
+                .await;
+        }
+        match result {
             FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, &view),
             FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, &view),
             FillResult::Pass => {
                 let request = forward::origin_request(route, &cache_key, &req, peer);
                 self.pass(route, &request, head).await
             }
-            // stale-if-error: the origin failed, a stale copy may stand in.
-            FillResult::Failed(_) if stale.as_ref().is_some_and(|s| s.within_sie(Instant::now())) => {
+            // The origin failed: a stale copy may stand in, within
+            // stale-if-error, or (RFC 9111 §4.2.4) whenever the origin
+            // cannot be reached and the response allows stale use.
+            FillResult::Failed(e) if stale.as_ref().is_some_and(|s| may_serve_stale(s, &e)) => {
                 let stale = stale.expect("checked");
                 self.identity.hit(&stale, &view, Instant::now())
             }
@@ -188,4 +211,9 @@ impl Edge {
         self.identity
             .error(status, status.canonical_reason().unwrap_or("Error"))
     }
+}
+
+fn may_serve_stale(stale: &CachedObject, error: &FillError) -> bool {
+    let unreachable = matches!(error, FillError::Origin(_) | FillError::Truncated { .. });
+    stale.within_sie(Instant::now()) || (unreachable && !stale.must_revalidate)
 }

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderName, StatusCode, header};
 use http_body_util::BodyExt;
 use thiserror::Error;
 
 use crate::cache::freshness::{self, Lifetime, RequestFacts};
 use crate::cache::object::Timing;
+use crate::cache::vary::Secondary;
 use crate::cache::{CacheKey, CachedObject, FillResult, Store};
 use crate::encoding::compress::{self, Level};
 use crate::encoding::{self, Encoding};
@@ -106,7 +107,7 @@ async fn run(job: &FillJob) -> Result<FillResult, FillError> {
     }
     let OriginResponse {
         status,
-        mut headers,
+        headers,
         content_length,
         body,
     } = response;
@@ -115,12 +116,19 @@ async fn run(job: &FillJob) -> Result<FillResult, FillError> {
     };
 
     let policy = &route.policy;
-    for field in freshness::directives(&headers).omit_fields {
-        headers.remove(field.as_str());
+    let omit_on_hit: Vec<HeaderName> = freshness::directives(&headers)
+        .omit_fields
+        .iter()
+        .filter_map(|f| HeaderName::from_bytes(f.as_bytes()).ok())
+        .collect();
+    // Judged as stored: without the fields it must not keep.
+    let mut stored_view = headers.clone();
+    for field in &omit_on_hit {
+        stored_view.remove(field);
     }
     let cached_error =
         status == StatusCode::NOT_FOUND || (status == StatusCode::FORBIDDEN && route.origin.caches_forbidden());
-    let lifetime = freshness::decide(status, &headers, job.facts, policy, cached_error, response_time);
+    let lifetime = freshness::decide(status, &stored_view, job.facts, policy, cached_error, response_time);
     let timing = timing(&headers, lifetime, request_time, response_time, stored_at);
     let compressible = policy.compress && encoding::qualifies(status, &headers, body.len());
     let from_error_ttl = lifetime.is_some_and(|l| l.from_error_ttl);
@@ -133,15 +141,13 @@ async fn run(job: &FillJob) -> Result<FillResult, FillError> {
     } else {
         Vec::new()
     };
-    let object = Arc::new(CachedObject::new(
-        status,
-        origin_headers,
-        headers,
-        body,
-        compressible,
-        compressed,
-        timing,
-    ));
+    let mut object = CachedObject::new(status, origin_headers, headers, body, compressible, compressed, timing);
+    object.secondary = Secondary::of(&object.origin_headers, &job.request.headers, policy.compress);
+    object.omit_on_hit = omit_on_hit;
+    let object = Arc::new(object);
+    if status.is_server_error() {
+        return Err(FillError::Upstream(object));
+    }
     Ok(match lifetime {
         Some(_) if !object.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
         _ => FillResult::Uncached(object),
@@ -169,6 +175,7 @@ fn timing(
         fresh_for: l.fresh,
         stale_while_revalidate: stale(l.stale_while_revalidate),
         stale_if_error: stale(l.stale_if_error),
+        must_revalidate: l.must_revalidate,
     }
 }
 
@@ -205,7 +212,7 @@ fn refresh(
     let headers = job
         .identity
         .object_headers(stale.status, merged.clone(), Some(body_len), policy, from_error_ttl);
-    let object = Arc::new(CachedObject::new(
+    let mut object = CachedObject::new(
         stale.status,
         merged,
         headers,
@@ -213,7 +220,10 @@ fn refresh(
         stale.compressible,
         stale.compressed(),
         timing,
-    ));
+    );
+    object.secondary = stale.secondary.clone();
+    object.omit_on_hit = stale.omit_on_hit.clone();
+    let object = Arc::new(object);
     match lifetime {
         Some(_) => FillResult::Refreshed(object),
         None => FillResult::Uncached(object),

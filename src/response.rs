@@ -86,7 +86,11 @@ impl Identity {
 
     /// A fresh hit: the chosen variant's stored headers, `X-Cache: Hit`, `Age`.
     pub fn hit(&self, obj: &CachedObject, req: &RequestView<'_>, now: Instant) -> Response<EdgeBody> {
-        self.answer_from(obj, req, &self.hit, Some(obj.age(now)))
+        let mut resp = self.answer_from(obj, req, &self.hit, Some(obj.age(now)));
+        for name in &obj.omit_on_hit {
+            resp.headers_mut().remove(name);
+        }
+        resp
     }
 
     /// A stale entry the origin confirmed with a 304.

@@ -6,6 +6,7 @@ pub mod freshness;
 pub mod key;
 pub mod object;
 pub mod store;
+pub mod vary;
 
 pub use key::CacheKey;
 pub use object::CachedObject;

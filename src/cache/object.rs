@@ -9,6 +9,7 @@ use headers::{ETag, HeaderMapExt, LastModified};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
+use super::vary::Secondary;
 use crate::encoding::Encoding;
 
 /// Fixed per-entry overhead counted against `capacity` besides bodies and
@@ -50,6 +51,11 @@ pub struct CachedObject {
     /// Stale windows past `fresh_for` (zero when `must_revalidate`).
     pub stale_while_revalidate: Duration,
     pub stale_if_error: Duration,
+    /// Never served stale (`must-revalidate`, `no-cache`, `s-maxage`…).
+    pub must_revalidate: bool,
+    /// Header fields a qualified `no-cache="…"` / `private="…"` keeps out
+    /// of responses served from cache (the fill's own client sees them).
+    pub omit_on_hit: Vec<HeaderName>,
     /// The origin's headers as received (hop-by-hop removed), kept so a 304
     /// can update them (RFC 9111 §4.3.4) and the client headers be rendered
     /// again.
@@ -64,6 +70,8 @@ pub struct CachedObject {
     pub variants: Vec<Variant>,
     /// The encodings of `variants`, in order, for `encoding::choose`.
     pub encodings: Vec<Encoding>,
+    /// For a response with `Vary`: the request it may be used for.
+    pub secondary: Option<Secondary>,
 }
 
 /// Freshness facts of an object, carried unchanged when its variants are
@@ -75,6 +83,7 @@ pub struct Timing {
     pub fresh_for: Duration,
     pub stale_while_revalidate: Duration,
     pub stale_if_error: Duration,
+    pub must_revalidate: bool,
 }
 
 impl CachedObject {
@@ -117,12 +126,15 @@ impl CachedObject {
             fresh_for: timing.fresh_for,
             stale_while_revalidate: timing.stale_while_revalidate,
             stale_if_error: timing.stale_if_error,
+            must_revalidate: timing.must_revalidate,
+            omit_on_hit: Vec::new(),
             origin_headers,
             etag,
             last_modified,
             compressible,
             variants,
             encodings,
+            secondary: None,
         }
     }
 
@@ -130,7 +142,7 @@ impl CachedObject {
     /// best-level pass).
     pub fn with_compressed(&self, compressed: Vec<(Encoding, Bytes)>) -> CachedObject {
         let identity = self.identity();
-        CachedObject::new(
+        let mut object = CachedObject::new(
             self.status,
             self.origin_headers.clone(),
             identity.headers.clone(),
@@ -138,7 +150,15 @@ impl CachedObject {
             self.compressible,
             compressed,
             self.timing(),
-        )
+        );
+        object.secondary = self.secondary.clone();
+        object.omit_on_hit = self.omit_on_hit.clone();
+        object
+    }
+
+    /// Whether this response may answer a request with these headers.
+    pub fn usable_for(&self, request: &HeaderMap) -> bool {
+        self.secondary.as_ref().is_none_or(|s| s.matches(request))
     }
 
     pub fn timing(&self) -> Timing {
@@ -148,6 +168,7 @@ impl CachedObject {
             fresh_for: self.fresh_for,
             stale_while_revalidate: self.stale_while_revalidate,
             stale_if_error: self.stale_if_error,
+            must_revalidate: self.must_revalidate,
         }
     }
 

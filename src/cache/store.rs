@@ -30,8 +30,37 @@ pub const PASS_TTL: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone)]
 pub enum Entry {
     Object(Arc<CachedObject>),
+    /// Responses with `Vary`: one per secondary key (at most
+    /// `MAX_VARIANTS`, most recent first).
+    Variants(Arc<Vec<Arc<CachedObject>>>),
     /// The object is not cacheable (too large): stream it from the origin.
     Pass,
+}
+
+/// Secondary keys kept per URL: enough for languages or encodings, not for
+/// a `Vary: User-Agent` explosion.
+pub const MAX_VARIANTS: usize = 16;
+
+impl Entry {
+    /// The stored response usable for a request with these headers.
+    pub fn select(&self, request: &http::HeaderMap) -> Option<&Arc<CachedObject>> {
+        match self {
+            Entry::Object(o) => Some(o),
+            Entry::Variants(list) => list.iter().find(|o| o.usable_for(request)),
+            Entry::Pass => None,
+        }
+    }
+
+    /// Distinguishes fills of different secondary keys of one URL.
+    pub fn discriminator(&self, request: &http::HeaderMap) -> u64 {
+        match self {
+            Entry::Variants(list) => list
+                .first()
+                .and_then(|o| o.secondary.as_ref())
+                .map_or(0, |s| s.discriminator(request)),
+            _ => 0,
+        }
+    }
 }
 
 /// The outcome of one fill, shared by every request that waited for it.
@@ -52,7 +81,7 @@ type SharedFill = Shared<BoxFuture<'static, FillResult>>;
 
 pub struct Store {
     cache: Cache<CacheKey, Entry>,
-    inflight: Mutex<HashMap<CacheKey, SharedFill>>,
+    inflight: Mutex<HashMap<(CacheKey, u64), SharedFill>>,
     /// Background jobs (best-level re-compression) still running.
     background: watch::Sender<usize>,
     /// Bounds CPU-heavy background jobs to one per core, so a burst of new
@@ -69,10 +98,12 @@ struct EntryExpiry {
 impl Expiry<CacheKey, Entry> for EntryExpiry {
     fn expire_after_create(&self, _: &CacheKey, entry: &Entry, now: Instant) -> Option<Duration> {
         Some(match entry {
-            Entry::Object(o) => {
-                let stale = self.keep.max(o.stale_while_revalidate).max(o.stale_if_error);
-                o.time_to_live(now) + stale
-            }
+            Entry::Object(o) => retention(o, self.keep, now),
+            Entry::Variants(list) => list
+                .iter()
+                .map(|o| retention(o, self.keep, now))
+                .max()
+                .unwrap_or_default(),
             Entry::Pass => PASS_TTL,
         })
     }
@@ -88,17 +119,21 @@ impl Expiry<CacheKey, Entry> for EntryExpiry {
     }
 }
 
+fn retention(o: &CachedObject, keep: Duration, now: Instant) -> Duration {
+    o.time_to_live(now) + keep.max(o.stale_while_revalidate).max(o.stale_if_error)
+}
+
 /// Removes a fill from the in-flight map when its task ends, after the
 /// result is stored, so a later lookup finds either the fill or the entry.
 struct Registration {
     store: Arc<Store>,
-    key: CacheKey,
+    slot: (CacheKey, u64),
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Ok(mut inflight) = self.store.inflight.lock() {
-            inflight.remove(&self.key);
+            inflight.remove(&self.slot);
         }
     }
 }
@@ -127,6 +162,7 @@ impl Store {
             .max_capacity(capacity)
             .weigher(|_: &CacheKey, e: &Entry| match e {
                 Entry::Object(o) => o.weight(),
+                Entry::Variants(list) => list.iter().map(|o| o.weight()).fold(0u32, u32::saturating_add),
                 Entry::Pass => 64,
             })
             .expire_after(EntryExpiry { keep })
@@ -151,23 +187,31 @@ impl Store {
     /// Joins the fill in flight for `key`, or starts one with `fill`. The
     /// fill runs detached: it completes and stores its result even if every
     /// caller goes away.
-    pub fn fill<F, Fut>(self: &Arc<Self>, key: CacheKey, fill: F) -> impl Future<Output = FillResult> + use<F, Fut>
+    /// `discriminator` separates fills of different `Vary` secondary keys.
+    pub fn fill<F, Fut>(
+        self: &Arc<Self>,
+        key: CacheKey,
+        discriminator: u64,
+        fill: F,
+    ) -> impl Future<Output = FillResult> + use<F, Fut>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = FillResult> + Send + 'static,
     {
         let mut inflight = self.inflight.lock().expect("inflight lock poisoned");
-        if let Some(shared) = inflight.get(&key) {
+        let slot = (key, discriminator);
+        if let Some(shared) = inflight.get(&slot) {
             return shared.clone();
         }
         let store = self.clone();
         let fut = fill();
-        let task_key = key.clone();
+        let task_key = slot.0.clone();
+        let task_slot = slot.clone();
         let task = tokio::spawn(async move {
             // Deregisters the fill however it ends, panics included.
             let _registered = Registration {
                 store: store.clone(),
-                key: task_key.clone(),
+                slot: task_slot,
             };
             // A fill that finished between our caller's lookup and our
             // registration has already stored its object: use it.
@@ -176,10 +220,10 @@ impl Store {
                 _ => fut.await,
             };
             match &result {
-                FillResult::Refreshed(o) => store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await,
+                FillResult::Refreshed(o) => store.put(task_key.clone(), o.clone()).await,
                 FillResult::Stored(o) => {
-                    store.cache.insert(task_key.clone(), Entry::Object(o.clone())).await;
-                    if o.compressible {
+                    store.put(task_key.clone(), o.clone()).await;
+                    if o.compressible && o.secondary.is_none() {
                         crate::fill::recompress_in_background(&store, task_key.clone(), o.clone());
                     }
                 }
@@ -194,8 +238,32 @@ impl Store {
         }
         .boxed()
         .shared();
-        inflight.insert(key, shared.clone());
+        inflight.insert(slot, shared.clone());
         shared
+    }
+
+    /// Stores a response: alone, or among the `Vary` variants of its URL
+    /// (replacing the one with the same secondary key).
+    async fn put(&self, key: CacheKey, object: Arc<CachedObject>) {
+        if object.secondary.is_none() {
+            self.cache.insert(key, Entry::Object(object)).await;
+            return;
+        }
+        self.cache
+            .entry(key)
+            .and_compute_with(|current| {
+                let mut list = vec![object.clone()];
+                if let Some(Entry::Variants(old)) = current.as_ref().map(|e| e.value()) {
+                    list.extend(
+                        old.iter()
+                            .filter(|o| o.secondary != object.secondary)
+                            .take(MAX_VARIANTS - 1)
+                            .cloned(),
+                    );
+                }
+                std::future::ready(Op::Put(Entry::Variants(Arc::new(list))))
+            })
+            .await;
     }
 
     /// Removes the entry for `key` (all its variants).
