@@ -14,5 +14,6 @@ mod expiry;
 mod http_origin;
 mod paths;
 mod range;
+mod rfc9111;
 mod shutdown;
 mod size;
