@@ -22,6 +22,8 @@ use crate::forward;
 use crate::origin::{BoxError, OriginRequest};
 use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
+use crate::slice::fill::SliceFill;
+use crate::slice::respond::Slices;
 
 pub struct Edge {
     pub router: Router,
@@ -117,6 +119,8 @@ impl Edge {
             Some(Entry::Pass) => Phase::Pass,
             Some(e) => match e.select(req.headers()) {
                 Some(obj) if obj.is_fresh(now) => Phase::Fresh(obj.clone()),
+                // A stale sliced object is simply fetched again (slice by slice).
+                Some(obj) if obj.sliced.is_some() => Phase::Miss,
                 Some(obj) if obj.within_swr(now) => Phase::StaleServable(obj.clone()),
                 Some(obj) => Phase::Stale(obj.clone()),
                 None => Phase::Miss,
@@ -124,6 +128,12 @@ impl Edge {
             None => Phase::Miss,
         };
         let stale = match phase {
+            Phase::Fresh(obj) if obj.sliced.is_some() => {
+                let slices = self.slices(route, &cache_key, &obj, &req, peer);
+                let mut resp = slices.respond(&obj, &view).await;
+                self.identity.stamp(&mut resp, true, Some(obj.age(now)));
+                return resp;
+            }
             Phase::Fresh(obj) => return self.identity.hit(&obj, &view, now),
             Phase::StaleServable(obj) => {
                 // Revalidate behind the response; the fill is detached, so
@@ -158,6 +168,10 @@ impl Edge {
                 .await;
         }
         match result {
+            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, &req, peer, &view).await,
+            FillResult::Stored(meta) if meta.sliced.is_some() => {
+                self.sliced_miss(route, &cache_key, &meta, &req, peer, &view).await
+            }
             FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, &view),
             FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, &view),
             FillResult::Pass => {
@@ -192,6 +206,44 @@ impl Edge {
             max_object_size: self.max_object_size,
             identity: self.identity.clone(),
             stale,
+            slice: route.policy.slice.map(|size| SliceFill {
+                size,
+                index: first_slice(req.headers(), size),
+                expect: None,
+            }),
+        }
+    }
+
+    async fn sliced_miss<B>(
+        &self,
+        route: &Arc<Route>,
+        key: &CacheKey,
+        meta: &CachedObject,
+        req: &Request<B>,
+        peer: SocketAddr,
+        view: &RequestView<'_>,
+    ) -> Response<EdgeBody> {
+        let mut resp = self.slices(route, key, meta, req, peer).respond(meta, view).await;
+        self.identity.stamp(&mut resp, false, None);
+        resp
+    }
+
+    fn slices<B>(
+        &self,
+        route: &Arc<Route>,
+        key: &CacheKey,
+        meta: &CachedObject,
+        req: &Request<B>,
+        peer: SocketAddr,
+    ) -> Slices {
+        Slices {
+            store: self.store.clone(),
+            route: route.clone(),
+            identity: self.identity.clone(),
+            key: key.clone(),
+            info: meta.sliced.expect("a sliced object"),
+            request: forward::origin_request(route, key, req, peer),
+            max_object_size: self.max_object_size,
         }
     }
 
@@ -211,6 +263,17 @@ impl Edge {
         self.identity
             .error(status, status.canonical_reason().unwrap_or("Error"))
     }
+}
+
+/// The slice a cold request needs first: where its range starts.
+fn first_slice(headers: &http::HeaderMap, size: u64) -> u64 {
+    headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+        .and_then(|v| v.split([',', '-']).next())
+        .and_then(|start| start.trim().parse::<u64>().ok())
+        .map_or(0, |start| start / size)
 }
 
 fn may_serve_stale(stale: &CachedObject, error: &FillError) -> bool {

@@ -31,6 +31,10 @@ pub enum FillError {
     Truncated { expected: u64, got: u64 },
     #[error("internal error: {0}")]
     Internal(String),
+    /// A slice's origin answer disagrees with the object's other slices
+    /// (changed object, wrong range): nothing of it is used.
+    #[error("slice does not match its object: {0}")]
+    SliceMismatch(String),
     /// The origin's own 5xx answer, passed on to clients, never stored.
     #[error("origin answered {}", .0.status)]
     Upstream(Arc<CachedObject>),
@@ -57,6 +61,8 @@ pub struct FillJob {
     pub identity: Arc<Identity>,
     /// A stale entry to revalidate with a conditional request.
     pub stale: Option<Arc<CachedObject>>,
+    /// A ranged fill of one slice (routes with `slice`).
+    pub slice: Option<crate::slice::fill::SliceFill>,
 }
 
 /// Fetches the job's request from the route's origin and builds the object.
@@ -84,7 +90,10 @@ fn add_validators(headers: &mut HeaderMap, stale: &CachedObject) {
 }
 
 async fn run(job: &FillJob) -> Result<FillResult, FillError> {
-    let (route, max_object_size) = (&job.route, job.max_object_size);
+    if let Some(slice) = &job.slice {
+        return crate::slice::fill::run(job, slice).await;
+    }
+    let route = &job.route;
     let request_time = SystemTime::now();
     let response = route.origin.get(&job.request).await?;
     let response_time = SystemTime::now();
@@ -102,6 +111,19 @@ async fn run(job: &FillJob) -> Result<FillResult, FillError> {
             None => Err(OriginError::Protocol("304 to an unconditional request".into()).into()),
         };
     }
+    from_response(job, response, request_time, response_time, stored_at).await
+}
+
+/// Builds the object from a complete origin answer (not a 304): reads the
+/// body, decides storage, renders headers, compresses.
+pub(crate) async fn from_response(
+    job: &FillJob,
+    response: OriginResponse,
+    request_time: SystemTime,
+    response_time: SystemTime,
+    stored_at: Instant,
+) -> Result<FillResult, FillError> {
+    let (route, max_object_size) = (&job.route, job.max_object_size);
     if response.content_length.is_some_and(|l| l > max_object_size) {
         return Ok(FillResult::Pass);
     }
@@ -154,7 +176,7 @@ async fn run(job: &FillJob) -> Result<FillResult, FillError> {
     })
 }
 
-fn timing(
+pub(crate) fn timing(
     headers: &HeaderMap,
     lifetime: Option<Lifetime>,
     request_time: SystemTime,
@@ -259,7 +281,7 @@ pub fn recompress_in_background(store: &Arc<Store>, key: CacheKey, object: Arc<C
 
 /// Reads a whole body. `None` when it exceeds `limit` (the caller streams
 /// instead); an error when it fails, stalls for `idle`, or ends short.
-async fn collect(
+pub(crate) async fn collect(
     mut body: OriginBody,
     expected: Option<u64>,
     limit: u64,

@@ -19,6 +19,7 @@ pub mod range;
 pub mod response;
 pub mod route;
 pub mod server;
+pub mod slice;
 pub mod telemetry;
 
 use std::collections::HashMap;

@@ -165,7 +165,7 @@ fn content_range(a: u64, b: u64, len: u64) -> HeaderValue {
 
 /// A multipart boundary: random per response, so a body cannot contain it
 /// by design.
-fn boundary() -> String {
+pub fn boundary() -> String {
     use std::hash::{BuildHasher, RandomState};
     format!(
         "cachefront-{:016x}",

@@ -93,6 +93,19 @@ impl Identity {
         resp
     }
 
+    /// `X-Cache` (and `Age` on hits) for a response assembled elsewhere
+    /// (slices); the edge's own errors keep their `Error`.
+    pub fn stamp(&self, resp: &mut Response<EdgeBody>, hit: bool, age: Option<Duration>) {
+        if resp.status().as_u16() >= 400 {
+            return;
+        }
+        let h = resp.headers_mut();
+        h.insert(X_CACHE.clone(), if hit { self.hit.clone() } else { self.miss.clone() });
+        if let Some(age) = age {
+            h.insert(header::AGE, HeaderValue::from(age.as_secs()));
+        }
+    }
+
     /// A stale entry the origin confirmed with a 304.
     pub fn refresh_hit(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
         self.answer_from(obj, req, &self.refresh_hit, Some(obj.initial_age))

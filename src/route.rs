@@ -37,6 +37,8 @@ pub struct RoutePolicy {
     pub store_set_cookie: bool,
     pub stale_while_revalidate: Duration,
     pub stale_if_error: Duration,
+    /// Slice size for objects over `max_object_size`; `None`: stream them.
+    pub slice: Option<u64>,
 }
 
 impl Route {
@@ -55,6 +57,7 @@ impl Route {
                 store_set_cookie: cfg.store_set_cookie,
                 stale_while_revalidate: cfg.stale_while_revalidate,
                 stale_if_error: cfg.stale_if_error,
+                slice: cfg.slice,
             },
         }
     }

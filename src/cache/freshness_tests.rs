@@ -30,6 +30,7 @@ fn plain() -> RoutePolicy {
         store_set_cookie: false,
         stale_while_revalidate: Duration::ZERO,
         stale_if_error: Duration::ZERO,
+        slice: None,
     }
 }
 

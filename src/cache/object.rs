@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::vary::Secondary;
 use crate::encoding::Encoding;
+use crate::slice::SliceInfo;
 
 /// Fixed per-entry overhead counted against `capacity` besides bodies and
 /// headers: key, moka's bookkeeping, the `Arc`s.
@@ -72,6 +73,8 @@ pub struct CachedObject {
     pub encodings: Vec<Encoding>,
     /// For a response with `Vary`: the request it may be used for.
     pub secondary: Option<Secondary>,
+    /// For an object held in slices: where they are (the body is empty).
+    pub sliced: Option<SliceInfo>,
 }
 
 /// Freshness facts of an object, carried unchanged when its variants are
@@ -135,6 +138,7 @@ impl CachedObject {
             variants,
             encodings,
             secondary: None,
+            sliced: None,
         }
     }
 

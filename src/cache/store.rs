@@ -72,6 +72,13 @@ pub enum FillResult {
     Refreshed(Arc<CachedObject>),
     /// A complete response that must not be stored (e.g. `no-store`).
     Uncached(Arc<CachedObject>),
+    /// Too large to hold whole: stored as slices; the object's entry and
+    /// the slice this fill fetched.
+    Sliced {
+        meta: Arc<CachedObject>,
+        index: u64,
+        slice: Arc<CachedObject>,
+    },
     /// Too large to hold: each waiter streams it from the origin.
     Pass,
     Failed(FillError),
@@ -226,6 +233,13 @@ impl Store {
                     if o.compressible && o.secondary.is_none() {
                         crate::fill::recompress_in_background(&store, task_key.clone(), o.clone());
                     }
+                }
+                FillResult::Sliced { meta, index, slice } => {
+                    if let Some(info) = meta.sliced {
+                        let slice_key = info.key(&task_key, *index);
+                        store.cache.insert(slice_key, Entry::Object(slice.clone())).await;
+                    }
+                    store.put(task_key.clone(), meta.clone()).await;
                 }
                 FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass).await,
                 FillResult::Uncached(_) | FillResult::Failed(_) => {}

@@ -120,6 +120,8 @@ pub struct RouteConfig {
     /// Stale windows used when the origin gives none.
     pub stale_while_revalidate: Duration,
     pub stale_if_error: Duration,
+    /// Objects over `max_object_size` are cached in slices of this size.
+    pub slice: Option<u64>,
 }
 
 /// Edge freshness bounds of a route (see `cache::freshness`).

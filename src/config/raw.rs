@@ -74,6 +74,7 @@ pub struct RawRoute {
     pub store_set_cookie: Option<bool>,
     pub stale_while_revalidate: Option<Spanned<String>>,
     pub stale_if_error: Option<Spanned<String>>,
+    pub slice: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -386,6 +386,17 @@ fn route_config(
         Duration::ZERO,
     );
     let stale_if_error = c.duration(&key("stale_if_error"), &raw.stale_if_error, Duration::ZERO);
+    let slice = match &raw.slice {
+        None => None,
+        Some(s) if s.get_ref() == "off" => None,
+        Some(s) => {
+            let size = c.size(&key("slice"), &raw.slice, 1 << 20);
+            if !(64 << 10..=64 << 20).contains(&size) {
+                c.err::<()>(&key("slice"), "must be between 64KiB and 64MiB (or \"off\")", s.span());
+            }
+            Some(size)
+        }
+    };
     if !path_ok {
         return None;
     }
@@ -401,6 +412,7 @@ fn route_config(
         store_set_cookie: raw.store_set_cookie.unwrap_or(false),
         stale_while_revalidate,
         stale_if_error,
+        slice,
     })
 }
 

@@ -96,6 +96,9 @@ impl S3Origin {
         {
             get = get.if_modified_since(aws_smithy_types::DateTime::from(ims));
         }
+        if let Some(range) = req.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+            get = get.range(range);
+        }
         let sent = get.send();
         let result = tokio::time::timeout(self.response_timeout, sent)
             .await
@@ -179,10 +182,16 @@ fn response(out: GetObjectOutput) -> OriginResponse {
     put(header::CONTENT_ENCODING, out.content_encoding());
     put(header::CONTENT_DISPOSITION, out.content_disposition());
     put(header::CONTENT_LANGUAGE, out.content_language());
+    put(header::CONTENT_RANGE, out.content_range());
+    let status = if out.content_range().is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
     let content_length = out.content_length().and_then(|l| u64::try_from(l).ok());
     let body = out.body.into_inner().boxed_unsync();
     OriginResponse {
-        status: StatusCode::OK,
+        status,
         headers,
         content_length,
         body,

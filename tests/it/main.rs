@@ -17,3 +17,4 @@ mod range;
 mod rfc9111;
 mod shutdown;
 mod size;
+mod slices;

@@ -110,3 +110,36 @@ pub fn ok(body: &str, headers: &[(&str, &str)]) -> Response<Full<Bytes>> {
     }
     b.body(Full::new(Bytes::from(body.to_string()))).unwrap()
 }
+
+/// A range-capable answer over `body` with `etag` (single ranges, as S3
+/// and most servers serve them), for slicing tests.
+pub fn ranged(seen: &Seen, body: &bytes::Bytes, etag: &str) -> Response<Full<Bytes>> {
+    let total = body.len() as u64;
+    let range = seen
+        .headers
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.split_once('-'))
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+    let b = Response::builder()
+        .header("etag", etag)
+        .header("content-type", "video/mp4")
+        .header("cache-control", "max-age=3600")
+        .header("accept-ranges", "bytes");
+    match range {
+        Some((first, last)) if first < total => {
+            let last = last.min(total - 1);
+            b.status(206)
+                .header("content-range", format!("bytes {first}-{last}/{total}"))
+                .body(Full::new(body.slice(first as usize..=last as usize)))
+                .unwrap()
+        }
+        Some(_) => b
+            .status(416)
+            .header("content-range", format!("bytes */{total}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+        None => b.body(Full::new(body.clone())).unwrap(),
+    }
+}
