@@ -86,4 +86,4 @@ for o, name, v, op, lim in checks:
     else:
         ok = v >= lim if op == ">=" else v <= lim
         res = "met" if ok else "MISSED"
-    print(f"| {o} | {name} | {f(v)} | {res} |")
+    print(f"| {o} | {name} | {f(v, '{:.3f}')} | {res} |")

@@ -24,7 +24,8 @@
 #   PROXY_CPUS / LOAD_CPUS   CPU of the proxies / of wrk         [1 / 0]
 #   ATS=0           do not benchmark Traffic Server even if it is installed
 #   PERF_RUN        harness runtime dir (pid files, logs) [/tmp/perf-run]
-#   OUT_DIR         where the table, raw CSV and logs of this run go [$PERF_RUN/cachefront-bench-<time>]
+#   BENCH_OUT       where the table, raw CSV and logs of this run go [$PERF_RUN/cachefront-bench-<time>]
+#                   (not OUT_DIR: build scripts such as ring's rebuild when an OUT_DIR env var changes)
 #   (bench.sh's own knobs OTHER_MAX, RETRIES, BUDGET, QUIET_WAIT pass through unchanged)
 set -euo pipefail
 
@@ -39,7 +40,7 @@ export PERF_RUN=${PERF_RUN:-/tmp/perf-run}
 export ORIGIN_ROOT=${ORIGIN_ROOT:-/tmp/perf-origin}
 export PROXY_CPUS=${PROXY_CPUS:-1}
 export LOAD_CPUS=${LOAD_CPUS:-0}
-OUT_DIR=${OUT_DIR:-$PERF_RUN/cachefront-bench-$(date +%Y%m%d-%H%M%S)}
+BENCH_OUT=${BENCH_OUT:-$PERF_RUN/cachefront-bench-$(date +%Y%m%d-%H%M%S)}
 CONFIG=$BENCH_DIR/cachefront.toml
 CF_PORT=8200
 FLOOR_PORT=8299
@@ -48,7 +49,7 @@ HOST=127.0.0.1
 for tool in nginx varnishd wrk curl taskset python3 openssl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y --no-install-recommends nginx varnish wrk curl python3)" >&2; exit 2; }
 done
-mkdir -p "$PERF_RUN" "$OUT_DIR"
+mkdir -p "$PERF_RUN" "$BENCH_OUT"
 log() { echo "[run.sh] $*"; }
 
 # ---- cleanup: only what this script started, by PID ----
@@ -110,14 +111,14 @@ for p in 9100 8201 8202 8203 $CF_PORT $FLOOR_PORT; do
   if port_busy "$p"; then echo "port $p is already in use: stop whatever listens there first" >&2; exit 1; fi
 done
 STARTED_ANCHORS=("${anchors[@]}")   # anchors-down.sh only touches PIDs anchors-up.sh recorded
-"$PERF_HARNESS/anchors-up.sh" "${anchors[@]}" 2>&1 | tee "$OUT_DIR/anchors-up.log"
-if grep -q '^WARN' "$OUT_DIR/anchors-up.log"; then echo "anchors not all warm (see above)" >&2; exit 1; fi
+"$PERF_HARNESS/anchors-up.sh" "${anchors[@]}" 2>&1 | tee "$BENCH_OUT/anchors-up.log"
+if grep -q '^WARN' "$BENCH_OUT/anchors-up.log"; then echo "anchors not all warm (see above)" >&2; exit 1; fi
 
 # ---- 3. cachefront + floor, pinned like the anchors ----
 PIN=(); [ -n "$PROXY_CPUS" ] && PIN=(taskset -c "$PROXY_CPUS")
-"${PIN[@]}" "$CF_BIN" serve --config "$CONFIG" >"$OUT_DIR/cachefront.log" 2>&1 &
+"${PIN[@]}" "$CF_BIN" serve --config "$CONFIG" >"$BENCH_OUT/cachefront.log" 2>&1 &
 MYPID[cachefront]=$!; MYCOMM[cachefront]=cachefront
-"${PIN[@]}" "$FLOOR_BIN" "$FLOOR_PORT" "$ORIGIN_ROOT" >"$OUT_DIR/floor.log" 2>&1 &
+"${PIN[@]}" "$FLOOR_BIN" "$FLOOR_PORT" "$ORIGIN_ROOT" >"$BENCH_OUT/floor.log" 2>&1 &
 MYPID[floor]=$!; MYCOMM[floor]=cachefront-floo   # comm is cut to 15 characters
 wait_port $CF_PORT "${MYPID[cachefront]}"
 wait_port $FLOOR_PORT "${MYPID[floor]}"
@@ -152,12 +153,12 @@ targets=(cachefront=http://$HOST:$CF_PORT floor=http://$HOST:$FLOOR_PORT
          nginx=http://$HOST:8201 varnish=http://$HOST:8202)
 [[ " ${anchors[*]} " == *" ats "* ]] && targets+=(ats=http://$HOST:8203)
 # shellcheck disable=SC2206
-cmd=(env LOAD_CPUS="$LOAD_CPUS" "$PERF_HARNESS/bench.sh" -o "$OBJECTS" -b nginx -R "$OUT_DIR/bench.csv"
+cmd=(env LOAD_CPUS="$LOAD_CPUS" "$PERF_HARNESS/bench.sh" -o "$OBJECTS" -b nginx -R "$BENCH_OUT/bench.csv"
      -p "cachefront=${MYPID[cachefront]}" -p "floor=${MYPID[floor]}" $BENCH_ARGS "${targets[@]}")
-echo "${cmd[*]}" >"$OUT_DIR/command"
+echo "${cmd[*]}" >"$BENCH_OUT/command"
 log "bench: ${cmd[*]}"
-"${cmd[@]}" 2>&1 | tee "$OUT_DIR/bench.txt"
+"${cmd[@]}" 2>&1 | tee "$BENCH_OUT/bench.txt"
 
 # ---- 5. ratios and targets ----
-python3 "$BENCH_DIR/ratios.py" "$OUT_DIR/bench.csv" | tee "$OUT_DIR/ratios.md"
-log "results in $OUT_DIR (bench.txt, bench.csv, ratios.md, logs)"
+python3 "$BENCH_DIR/ratios.py" "$BENCH_OUT/bench.csv" | tee "$BENCH_OUT/ratios.md"
+log "results in $BENCH_OUT (bench.txt, bench.csv, ratios.md, logs)"
