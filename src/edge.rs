@@ -90,7 +90,7 @@ impl Edge {
             Method::HEAD => true,
             _ if route.policy.all_methods => {
                 let route = route.clone();
-                return forward::unsafe_request(self, &route, req, peer).await;
+                return Box::pin(forward::unsafe_request(self, &route, req, peer)).await;
             }
             _ => {
                 let mut resp = self
@@ -127,30 +127,56 @@ impl Edge {
             },
             None => Phase::Miss,
         };
+        if let Phase::Fresh(obj) = &phase
+            && obj.sliced.is_none()
+        {
+            return self.identity.hit(obj, &view, now);
+        }
+        // Everything else is boxed, so the hit path's future (moved and
+        // pinned per request) stays small: its size is that of the largest
+        // state, and the fill and slice states are large.
+        Box::pin(self.beyond_hit(route, cache_key, &req, peer, phase, discriminator, &view, now)).await
+    }
+
+    /// The answer for everything but a plain fresh hit: slices, stale
+    /// serving, fills, passes.
+    #[allow(clippy::too_many_arguments)]
+    async fn beyond_hit<B>(
+        &self,
+        route: &Arc<Route>,
+        cache_key: CacheKey,
+        req: &Request<B>,
+        peer: SocketAddr,
+        phase: Phase,
+        discriminator: u64,
+        view: &RequestView<'_>,
+        now: Instant,
+    ) -> Response<EdgeBody> {
+        let head = view.head;
         let stale = match phase {
             Phase::Fresh(obj) if obj.sliced.is_some() => {
-                let slices = self.slices(route, &cache_key, &obj, &req, peer);
-                let mut resp = slices.respond(&obj, &view).await;
+                let slices = self.slices(route, &cache_key, &obj, req, peer);
+                let mut resp = slices.respond(&obj, view).await;
                 self.identity.stamp(&mut resp, true, Some(obj.age(now)));
                 return resp;
             }
-            Phase::Fresh(obj) => return self.identity.hit(&obj, &view, now),
+            Phase::Fresh(obj) => return self.identity.hit(&obj, view, now),
             Phase::StaleServable(obj) => {
                 // Revalidate behind the response; the fill is detached, so
                 // dropping its handle does not cancel it.
-                let job = self.job(route, &cache_key, &req, peer, Some(obj.clone()));
+                let job = self.job(route, &cache_key, req, peer, Some(obj.clone()));
                 drop(self.store.fill(cache_key, discriminator, move || fill::fill(job)));
-                return self.identity.hit(&obj, &view, now);
+                return self.identity.hit(&obj, view, now);
             }
             Phase::Pass => {
-                let request = forward::origin_request(route, &cache_key, &req, peer);
+                let request = forward::origin_request(route, &cache_key, req, peer);
                 return self.pass(route, &request, head).await;
             }
             Phase::Stale(obj) => Some(obj),
             Phase::Miss => None,
         };
 
-        let job = self.job(route, &cache_key, &req, peer, stale.clone());
+        let job = self.job(route, &cache_key, req, peer, stale.clone());
         let mut result = self
             .store
             .fill(cache_key.clone(), discriminator, move || fill::fill(job))
@@ -161,21 +187,21 @@ impl Edge {
             && let Some(secondary) = obj.secondary.as_ref().filter(|s| !s.matches(req.headers()))
         {
             let discriminator = secondary.discriminator(req.headers());
-            let job = self.job(route, &cache_key, &req, peer, None);
+            let job = self.job(route, &cache_key, req, peer, None);
             result = self
                 .store
                 .fill(cache_key.clone(), discriminator, move || fill::fill(job))
                 .await;
         }
         match result {
-            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, &req, peer, &view).await,
+            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, req, peer, view).await,
             FillResult::Stored(meta) if meta.sliced.is_some() => {
-                self.sliced_miss(route, &cache_key, &meta, &req, peer, &view).await
+                self.sliced_miss(route, &cache_key, &meta, req, peer, view).await
             }
-            FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, &view),
-            FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, &view),
+            FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, view),
+            FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, view),
             FillResult::Pass => {
-                let request = forward::origin_request(route, &cache_key, &req, peer);
+                let request = forward::origin_request(route, &cache_key, req, peer);
                 self.pass(route, &request, head).await
             }
             // The origin failed: a stale copy may stand in, within
@@ -183,7 +209,7 @@ impl Edge {
             // cannot be reached and the response allows stale use.
             FillResult::Failed(e) if stale.as_ref().is_some_and(|s| may_serve_stale(s, &e)) => {
                 let stale = stale.expect("checked");
-                self.identity.hit(&stale, &view, Instant::now())
+                self.identity.hit(&stale, view, Instant::now())
             }
             FillResult::Failed(e) => self.fill_error(&e),
         }
@@ -279,4 +305,19 @@ fn first_slice(headers: &http::HeaderMap, size: u64) -> u64 {
 fn may_serve_stale(stale: &CachedObject, error: &FillError) -> bool {
     let unreachable = matches!(error, FillError::Origin(_) | FillError::Truncated { .. });
     stale.within_sie(Instant::now()) || (unreachable && !stale.must_revalidate)
+}
+
+/// Size of the per-request future (for a test that keeps it small).
+pub fn hit_future_size() -> usize {
+    fn size_of_future<F: std::future::Future>(_: &F) -> usize {
+        std::mem::size_of::<F>()
+    }
+    let edge: Arc<Edge> = Arc::new(Edge {
+        router: Router::new(Vec::new()),
+        store: Store::new(1 << 20, std::time::Duration::ZERO),
+        identity: Arc::new(Identity::new("size")),
+        max_object_size: 0,
+    });
+    let req = Request::new(http_body_util::Empty::<Bytes>::new());
+    size_of_future(&edge.clone().handle(req, SocketAddr::from(([127, 0, 0, 1], 0))))
 }
