@@ -30,6 +30,7 @@ impl TestEdge {
         let config = Config::parse(toml, Path::new(".")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         let listeners = Listeners {
             edge: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            tls: None,
             admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
             workers,
         };
