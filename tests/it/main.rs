@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod client_addr;
 mod coalescing;
 mod compression;
 mod conditional;
@@ -18,3 +19,4 @@ mod rfc9111;
 mod shutdown;
 mod size;
 mod slices;
+mod tls;
