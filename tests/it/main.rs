@@ -15,6 +15,7 @@ mod expiry;
 mod http_origin;
 mod paths;
 mod range;
+mod reload;
 mod rfc9111;
 mod shutdown;
 mod size;
