@@ -10,6 +10,7 @@ mod compression;
 mod conditional;
 mod core;
 mod dev_origin;
+mod drain;
 mod errors;
 mod expiry;
 mod http_origin;
