@@ -239,29 +239,44 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
 /// Serves until `shutdown` completes, reloading the config on SIGHUP, then
 /// drains.
 pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    // Registered before the first request can be answered, so a SIGHUP
+    // from then on reloads instead of killing the process.
+    let hangups = hangup_signals();
     let running = start(config, listeners).await?;
-    let hangups = tokio::spawn(reload_on_hangup(running.reloader()));
+    let reloads = tokio::spawn(reload_on_hangup(hangups, running.reloader()));
     shutdown.await;
-    hangups.abort();
+    reloads.abort();
     tracing::info!("shutting down: draining");
     running.shutdown().await;
     Ok(())
 }
 
-/// SIGHUP: reload the config file (errors are logged; the old config stays).
-async fn reload_on_hangup(reloader: Arc<Reloader>) {
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+fn hangup_signals() -> Hangups {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP; reload with POST /reload on the admin listener");
-            return;
-        };
+        signal(SignalKind::hangup())
+            .inspect_err(|e| tracing::warn!(error = %e, "no SIGHUP reload; use POST /reload on the admin listener"))
+            .ok()
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// SIGHUP: reload the config file (errors are logged; the old config stays).
+async fn reload_on_hangup(hangups: Hangups, reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    if let Some(mut hup) = hangups {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the config");
             let _ = reloader.reload().await;
         }
     }
     #[cfg(not(unix))]
-    std::future::pending::<()>().await
+    let _ = (hangups, reloader);
 }

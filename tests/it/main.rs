@@ -19,6 +19,7 @@ mod range;
 mod reload;
 mod rfc9111;
 mod shutdown;
+mod signals;
 mod size;
 mod slices;
 mod tls;
