@@ -95,8 +95,7 @@ fn check_reports_serving_errors_with_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad_pem = dir.path().join("bad.pem");
     std::fs::write(&bad_pem, "not a certificate").unwrap();
-    let config = format!(
-        r#"[server]
+    let config = r#"[server]
 tls_listen = "127.0.0.1:8443"
 tls_cert = "/nonexistent/cert.pem"
 trusted_proxies = ["10.0.0.0/8", "not-a-net"]
@@ -110,7 +109,7 @@ url = "http://127.0.0.1:1"
 path = "/"
 origin = "o"
 "#
-    );
+    .to_string();
     let (ok, text) = check(&config);
     assert!(!ok);
     for (key, line) in [
