@@ -5,7 +5,6 @@
 //! pre-rendered headers plus a `Bytes`. Everything else (origin I/O, header
 //! rendering, freshness) happens in the fill.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,6 +16,7 @@ use tracing::Instrument;
 use crate::body::EdgeBody;
 use crate::cache::freshness::RequestFacts;
 use crate::cache::{CacheKey, CachedObject, Entry, FillResult, Store};
+use crate::client_addr::ClientAddr;
 use crate::fill::{self, FillError, FillJob};
 use crate::forward;
 use crate::origin::{BoxError, OriginRequest};
@@ -44,19 +44,20 @@ enum Phase {
 }
 
 impl Edge {
-    pub async fn handle<B>(self: Arc<Self>, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody>
+    pub async fn handle<B>(self: Arc<Self>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
         let span = tracing::debug_span!(
             "request",
+            client = %client.ip,
             method = %req.method(),
             path = %req.uri().path(),
             route = tracing::field::Empty,
         );
         let start = Instant::now();
-        let resp = self.respond(req, peer).instrument(span.clone()).await;
+        let resp = self.respond(req, client).instrument(span.clone()).await;
         let _enter = span.enter();
         tracing::debug!(
             status = resp.status().as_u16(),
@@ -67,7 +68,7 @@ impl Edge {
         resp
     }
 
-    async fn respond<B>(&self, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody>
+    async fn respond<B>(&self, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -90,7 +91,7 @@ impl Edge {
             Method::HEAD => true,
             _ if route.policy.all_methods => {
                 let route = route.clone();
-                return Box::pin(forward::unsafe_request(self, &route, req, peer)).await;
+                return Box::pin(forward::unsafe_request(self, &route, req, client)).await;
             }
             _ => {
                 let mut resp = self
@@ -135,7 +136,7 @@ impl Edge {
         // Everything else is boxed, so the hit path's future (moved and
         // pinned per request) stays small: its size is that of the largest
         // state, and the fill and slice states are large.
-        Box::pin(self.beyond_hit(route, cache_key, &req, peer, phase, discriminator, &view, now)).await
+        Box::pin(self.beyond_hit(route, cache_key, &req, client, phase, discriminator, &view, now)).await
     }
 
     /// The answer for everything but a plain fresh hit: slices, stale
@@ -146,7 +147,7 @@ impl Edge {
         route: &Arc<Route>,
         cache_key: CacheKey,
         req: &Request<B>,
-        peer: SocketAddr,
+        client: ClientAddr,
         phase: Phase,
         discriminator: u64,
         view: &RequestView<'_>,
@@ -155,7 +156,7 @@ impl Edge {
         let head = view.head;
         let stale = match phase {
             Phase::Fresh(obj) if obj.sliced.is_some() => {
-                let slices = self.slices(route, &cache_key, &obj, req, peer);
+                let slices = self.slices(route, &cache_key, &obj, req, client);
                 let mut resp = slices.respond(&obj, view).await;
                 self.identity.stamp(&mut resp, true, Some(obj.age(now)));
                 return resp;
@@ -164,19 +165,19 @@ impl Edge {
             Phase::StaleServable(obj) => {
                 // Revalidate behind the response; the fill is detached, so
                 // dropping its handle does not cancel it.
-                let job = self.job(route, &cache_key, req, peer, Some(obj.clone()));
+                let job = self.job(route, &cache_key, req, client, Some(obj.clone()));
                 drop(self.store.fill(cache_key, discriminator, move || fill::fill(job)));
                 return self.identity.hit(&obj, view, now);
             }
             Phase::Pass => {
-                let request = forward::origin_request(route, &cache_key, req, peer);
+                let request = forward::origin_request(route, &cache_key, req, client);
                 return self.pass(route, &request, head).await;
             }
             Phase::Stale(obj) => Some(obj),
             Phase::Miss => None,
         };
 
-        let job = self.job(route, &cache_key, req, peer, stale.clone());
+        let job = self.job(route, &cache_key, req, client, stale.clone());
         let mut result = self
             .store
             .fill(cache_key.clone(), discriminator, move || fill::fill(job))
@@ -187,21 +188,21 @@ impl Edge {
             && let Some(secondary) = obj.secondary.as_ref().filter(|s| !s.matches(req.headers()))
         {
             let discriminator = secondary.discriminator(req.headers());
-            let job = self.job(route, &cache_key, req, peer, None);
+            let job = self.job(route, &cache_key, req, client, None);
             result = self
                 .store
                 .fill(cache_key.clone(), discriminator, move || fill::fill(job))
                 .await;
         }
         match result {
-            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, req, peer, view).await,
+            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, req, client, view).await,
             FillResult::Stored(meta) if meta.sliced.is_some() => {
-                self.sliced_miss(route, &cache_key, &meta, req, peer, view).await
+                self.sliced_miss(route, &cache_key, &meta, req, client, view).await
             }
             FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, view),
             FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, view),
             FillResult::Pass => {
-                let request = forward::origin_request(route, &cache_key, req, peer);
+                let request = forward::origin_request(route, &cache_key, req, client);
                 self.pass(route, &request, head).await
             }
             // The origin failed: a stale copy may stand in, within
@@ -220,12 +221,12 @@ impl Edge {
         route: &Arc<Route>,
         key: &CacheKey,
         req: &Request<B>,
-        peer: SocketAddr,
+        client: ClientAddr,
         stale: Option<Arc<CachedObject>>,
     ) -> FillJob {
         FillJob {
             route: route.clone(),
-            request: forward::origin_request(route, key, req, peer),
+            request: forward::origin_request(route, key, req, client),
             facts: RequestFacts {
                 authorization: req.headers().contains_key(header::AUTHORIZATION),
             },
@@ -246,10 +247,10 @@ impl Edge {
         key: &CacheKey,
         meta: &CachedObject,
         req: &Request<B>,
-        peer: SocketAddr,
+        client: ClientAddr,
         view: &RequestView<'_>,
     ) -> Response<EdgeBody> {
-        let mut resp = self.slices(route, key, meta, req, peer).respond(meta, view).await;
+        let mut resp = self.slices(route, key, meta, req, client).respond(meta, view).await;
         self.identity.stamp(&mut resp, false, None);
         resp
     }
@@ -260,7 +261,7 @@ impl Edge {
         key: &CacheKey,
         meta: &CachedObject,
         req: &Request<B>,
-        peer: SocketAddr,
+        client: ClientAddr,
     ) -> Slices {
         Slices {
             store: self.store.clone(),
@@ -268,7 +269,7 @@ impl Edge {
             identity: self.identity.clone(),
             key: key.clone(),
             info: meta.sliced.expect("a sliced object"),
-            request: forward::origin_request(route, key, req, peer),
+            request: forward::origin_request(route, key, req, client),
             max_object_size: self.max_object_size,
         }
     }
@@ -319,5 +320,9 @@ pub fn hit_future_size() -> usize {
         max_object_size: 0,
     });
     let req = Request::new(http_body_util::Empty::<Bytes>::new());
-    size_of_future(&edge.clone().handle(req, SocketAddr::from(([127, 0, 0, 1], 0))))
+    let client = ClientAddr {
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        scheme: crate::client_addr::Scheme::Http,
+    };
+    size_of_future(&edge.clone().handle(req, client))
 }

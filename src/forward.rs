@@ -4,7 +4,6 @@
 //! A successful unsafe request invalidates what is stored for its URL and
 //! its `Location` / `Content-Location` (RFC 9111 §4.4).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,6 +13,7 @@ use http_body_util::BodyExt;
 
 use crate::body::EdgeBody;
 use crate::cache::CacheKey;
+use crate::client_addr::ClientAddr;
 use crate::edge::Edge;
 use crate::fill::FillError;
 use crate::headers::remove_hop_by_hop;
@@ -32,7 +32,7 @@ const CACHE_OWNED: [header::HeaderName; 6] = [
 ];
 
 /// The origin request for a fill (always a GET) or a pass.
-pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, peer: SocketAddr) -> OriginRequest {
+pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client: ClientAddr) -> OriginRequest {
     let http = route.origin.keys_query();
     let mut headers = HeaderMap::new();
     if http {
@@ -53,7 +53,8 @@ pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, peer: 
         } else {
             req.uri().path().to_string()
         },
-        client_ip: Some(peer.ip()),
+        client_ip: Some(client.ip),
+        client_scheme: Some(client.scheme),
         headers,
     }
 }
@@ -65,7 +66,12 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// Forwards a method other than GET/HEAD, uncached.
-pub async fn unsafe_request<B>(edge: &Edge, route: &Arc<Route>, req: Request<B>, peer: SocketAddr) -> Response<EdgeBody>
+pub async fn unsafe_request<B>(
+    edge: &Edge,
+    route: &Arc<Route>,
+    req: Request<B>,
+    client: ClientAddr,
+) -> Response<EdgeBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -76,7 +82,8 @@ where
         method: parts.method.clone(),
         key: path_and_query.clone(),
         path_and_query,
-        client_ip: Some(peer.ip()),
+        client_ip: Some(client.ip),
+        client_scheme: Some(client.scheme),
         headers: end_to_end(&parts.headers),
     };
     let body = body.map_err(Into::into).boxed_unsync();

@@ -2,49 +2,56 @@
 //!
 //! `start` takes a validated `Config` and already-bound listeners (so tests
 //! and the CLI bind where they like, ephemeral ports included) and returns a
-//! `Running` node; `run` is `start` plus waiting for a shutdown signal.
+//! `Running` node; `run` is `start` plus reloading on SIGHUP and draining
+//! when the shutdown future completes.
 
 pub mod admin;
 pub mod body;
 pub mod cache;
+pub mod client_addr;
 pub mod conditional;
 pub mod config;
+pub mod connection;
+pub mod drain;
 pub mod edge;
 pub mod encoding;
 pub mod fill;
 pub mod forward;
 pub mod headers;
 pub mod origin;
+pub mod proxy_protocol;
 pub mod range;
+pub mod reload;
 pub mod response;
 pub mod route;
 pub mod server;
 pub mod slice;
 pub mod telemetry;
+pub mod tls;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use arc_swap::ArcSwap;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::Admin;
 use crate::cache::Store;
 use crate::cache::store::Usage;
-use crate::config::{Config, OriginKind};
-use crate::edge::Edge;
-use crate::origin::Origin;
-use crate::response::Identity;
-use crate::route::{Route, Router};
+use crate::config::Config;
+use crate::drain::Drain;
+use crate::reload::{ReloadError, Reloaded, Reloader, Site};
+use crate::server::Listener;
 
 /// The sockets a node serves on.
 pub struct Listeners {
     pub edge: TcpListener,
+    /// The TLS listener; needs `server.tls` in the config.
+    pub tls: Option<TcpListener>,
     pub admin: Option<TcpListener>,
     /// Runtimes that serve edge connections; empty: the caller's runtime.
     pub workers: server::Workers,
@@ -54,12 +61,17 @@ impl Listeners {
     /// Binds the addresses the config names.
     pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
         let edge = TcpListener::bind(config.server.listen).await?;
+        let tls = match config.server.tls_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let admin = match config.server.admin_listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
         Ok(Listeners {
             edge,
+            tls,
             admin,
             workers: server::Workers::default(),
         })
@@ -76,6 +88,10 @@ pub enum StartError {
     },
     #[error("origin {origin:?}: {source}")]
     Origin { origin: String, source: origin::BoxError },
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("a TLS listener was given but the config has no tls_cert/tls_key")]
+    NoCertificate,
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -83,16 +99,22 @@ pub enum StartError {
 /// A node that is serving.
 pub struct Running {
     edge_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
     store: Arc<Store>,
     admin: Arc<Admin>,
-    shutdown: watch::Sender<bool>,
+    reloader: Arc<Reloader>,
+    drain: Drain,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
     pub fn edge_addr(&self) -> SocketAddr {
         self.edge_addr
+    }
+
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     pub fn admin_addr(&self) -> Option<SocketAddr> {
@@ -109,11 +131,23 @@ impl Running {
         self.store.settled().await;
     }
 
-    /// Stops accepting, finishes in-flight requests (bounded by
-    /// `server.shutdown_timeout`), and returns when all listeners closed.
+    /// Reads the config file again and swaps it in (what SIGHUP does).
+    pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        self.reloader.reload().await
+    }
+
+    /// The reloader, for a signal handler that outlives borrows of `self`.
+    pub fn reloader(&self) -> Arc<Reloader> {
+        self.reloader.clone()
+    }
+
+    /// Drains (see `drain`): `/readyz` 503 at once, listeners close after
+    /// `server.drain_delay`, in-flight requests get `server.drain_timeout`.
+    /// Returns when every listener and connection is closed.
     pub async fn shutdown(self) {
         self.admin.ready.store(false, Ordering::Relaxed);
-        let _ = self.shutdown.send(true);
+        let server = self.reloader.current().config.server.clone();
+        self.drain.run(server.drain_delay, server.drain_timeout).await;
         for task in self.tasks {
             let _ = task.await;
         }
@@ -123,96 +157,126 @@ impl Running {
 
 /// Builds origins and routes and starts serving on `listeners`.
 pub async fn start(config: Config, listeners: Listeners) -> Result<Running, StartError> {
-    let identity = Arc::new(Identity::new(&config.server.name));
-
-    let mut origins: HashMap<String, Arc<Origin>> = HashMap::new();
-    for (name, cfg) in &config.origins {
-        let mut dev_endpoint = None;
-        if let OriginKind::S3(s3) = &cfg.kind
-            && let Some(root) = &s3.dev_root
-        {
-            let endpoint = origin::dev::spawn_embedded(root)
-                .await
-                .map_err(|source| StartError::DevOrigin {
-                    origin: name.clone(),
-                    root: root.display().to_string(),
-                    source,
-                })?;
-            tracing::info!(origin = %name, root = %root.display(), %endpoint, bucket = %s3.bucket, "embedded S3 dev origin listening");
-            dev_endpoint = Some(endpoint);
-        }
-        let built = Origin::build(cfg, dev_endpoint, identity.via())
-            .await
-            .map_err(|source| StartError::Origin {
-                origin: name.clone(),
-                source,
-            })?;
-        origins.insert(name.clone(), Arc::new(built));
-    }
-
-    let routes = config
-        .routes
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            tracing::info!(path = %r.path, origin = %r.origin, key_prefix = %r.key_prefix, "route");
-            let id = u32::try_from(i).expect("fewer than 2^32 routes");
-            Arc::new(Route::new(id, r, origins[&r.origin].clone()))
-        })
-        .collect();
-
     let store = Store::new(config.cache.capacity, config.cache.keep);
-    let edge = Arc::new(Edge {
-        router: Router::new(routes),
-        store: store.clone(),
-        identity: identity.clone(),
-        max_object_size: config.cache.max_object_size,
-    });
+    let tls = match (&listeners.tls, &config.server.tls) {
+        (Some(_), Some(t)) => Some(Arc::new(ArcSwap::new(tls::acceptor_config(t)?))),
+        (Some(_), None) => return Err(StartError::NoCertificate),
+        (None, _) => None,
+    };
+    let server = config.server.clone();
+    let mut next_id = 0;
+    let site = Site::build(config, &store, None, &mut next_id).await?;
+    let identity = site.edge.identity.clone();
+    let reloader = Arc::new(Reloader::new(site, tls.clone(), store.clone(), next_id));
     let admin = Arc::new(Admin {
         identity,
         ready: AtomicBool::new(true),
+        reloader: reloader.clone(),
     });
+    let drain = Drain::default();
 
-    let (shutdown, shutdown_rx) = watch::channel(false);
-    let drain = config.server.shutdown_timeout;
+    let sites = reloader.site.clone();
+    let edge_handler = move |req: http::Request<hyper::body::Incoming>, peer| {
+        let site = sites.load_full();
+        let client = site.trusted.client(peer, req.headers());
+        site.edge.clone().handle(req, client)
+    };
     let edge_addr = listeners.edge.local_addr()?;
-    tracing::info!(address = %edge_addr, "edge listening");
+    tracing::info!(address = %edge_addr, "edge listening (HTTP/1.1, h2c)");
+    let plain = Listener {
+        tcp: listeners.edge,
+        tls: None,
+        proxy_protocol: server.proxy_protocol,
+    };
     let mut tasks = vec![tokio::spawn(server::serve(
-        listeners.edge,
-        move |req, peer| edge.clone().handle(req, peer),
-        listeners.workers,
-        shutdown_rx.clone(),
-        drain,
+        plain,
+        edge_handler.clone(),
+        listeners.workers.clone(),
+        drain.clone(),
     ))];
+    let mut tls_addr = None;
+    if let Some(tcp) = listeners.tls {
+        let addr = tcp.local_addr()?;
+        tracing::info!(address = %addr, "edge listening (TLS: HTTP/1.1, h2)");
+        tls_addr = Some(addr);
+        let listener = Listener {
+            tcp,
+            tls,
+            proxy_protocol: server.tls_proxy_protocol,
+        };
+        tasks.push(tokio::spawn(server::serve(
+            listener,
+            edge_handler,
+            listeners.workers,
+            drain.clone(),
+        )));
+    }
     let mut admin_addr = None;
     if let Some(listener) = listeners.admin {
         let addr = listener.local_addr()?;
-        tracing::info!(address = %addr, "admin listening (/healthz, /readyz)");
+        tracing::info!(address = %addr, "admin listening (/healthz, /readyz, POST /reload)");
         admin_addr = Some(addr);
         let admin = admin.clone();
         tasks.push(tokio::spawn(server::serve(
-            listener,
-            move |req, _| std::future::ready(admin.handle(&req)),
+            Listener::plain(listener),
+            move |req, _| admin.clone().handle(req),
             server::Workers::default(),
-            shutdown_rx,
-            drain,
+            drain.clone(),
         )));
     }
     Ok(Running {
         edge_addr,
+        tls_addr,
         admin_addr,
         store,
         admin,
-        shutdown,
+        reloader,
+        drain,
         tasks,
     })
 }
 
-/// Serves until `shutdown` completes, then shuts down gracefully.
+/// Serves until `shutdown` completes, reloading the config on SIGHUP, then
+/// drains.
 pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    // Registered before the first request can be answered, so a SIGHUP
+    // from then on reloads instead of killing the process.
+    let hangups = hangup_signals();
     let running = start(config, listeners).await?;
+    let reloads = tokio::spawn(reload_on_hangup(hangups, running.reloader()));
     shutdown.await;
-    tracing::info!("shutting down: finishing in-flight requests");
+    reloads.abort();
+    tracing::info!("shutting down: draining");
     running.shutdown().await;
     Ok(())
+}
+
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+fn hangup_signals() -> Hangups {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::hangup())
+            .inspect_err(|e| tracing::warn!(error = %e, "no SIGHUP reload; use POST /reload on the admin listener"))
+            .ok()
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// SIGHUP: reload the config file (errors are logged; the old config stays).
+async fn reload_on_hangup(hangups: Hangups, reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    if let Some(mut hup) = hangups {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            let _ = reloader.reload().await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (hangups, reloader);
 }

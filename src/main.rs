@@ -50,6 +50,12 @@ fn main() -> ExitCode {
 fn check(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(c) => {
+            if let Some(tls) = &c.server.tls
+                && let Err(e) = cachefront::tls::acceptor_config(tls)
+            {
+                eprintln!("{}: server.tls_cert: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
             println!(
                 "{}: ok ({} origins, {} routes)",
                 path.display(),
@@ -125,6 +131,9 @@ fn print_welcome(config: &Config, addr: SocketAddr) {
     };
     let base = format!("http://{host}:{}", addr.port());
     println!("cachefront serving on {base}");
+    if let Some(tls) = config.server.tls_listen {
+        println!("  and on https://{tls} (HTTP/1.1 and h2)");
+    }
     for route in &config.routes {
         let origin = &config.origins[&route.origin];
         let example = match &origin.kind {
@@ -202,7 +211,7 @@ fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
     })
 }
 
-/// Completes on SIGINT or SIGTERM.
+/// Completes on SIGINT or SIGTERM (SIGHUP reloads: see `cachefront::run`).
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]

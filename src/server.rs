@@ -1,22 +1,21 @@
-//! Accept loops: hyper-util's auto builder (HTTP/1.1 and h2c by prior
-//! knowledge), `TCP_NODELAY` on every socket, and graceful shutdown: stop
-//! accepting, let in-flight requests finish, give up after a bounded wait.
+//! Accept loops: `TCP_NODELAY` on every socket, connections handed to
+//! per-core runtimes, accepting until the drain closes the listeners.
+//! What happens on a connection is `connection`'s business.
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
-use tokio::sync::watch;
 
 use crate::body::EdgeBody;
+use crate::client_addr::Peer;
+use crate::connection::{self, ConnSetup};
+use crate::drain::{Drain, Phase};
 
 /// Runtimes that serve connections: the caller's own (tests, admin), or
 /// one current-thread runtime per core, to which the accept loop hands each
@@ -48,27 +47,40 @@ impl Workers {
     }
 }
 
-/// Serves `handler` on `listener` until `shutdown` flips to true, then
-/// drains open connections for at most `drain_timeout`.
-pub async fn serve<H, F>(
-    listener: TcpListener,
-    handler: H,
-    workers: Workers,
-    mut shutdown: watch::Receiver<bool>,
-    drain_timeout: Duration,
-) where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+/// A listening socket and how its connections are set up.
+pub struct Listener {
+    pub tcp: TcpListener,
+    /// Serve TLS with this (swappable) configuration.
+    pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    /// Expect a PROXY protocol header first.
+    pub proxy_protocol: bool,
+}
+
+impl Listener {
+    pub fn plain(tcp: TcpListener) -> Listener {
+        Listener {
+            tcp,
+            tls: None,
+            proxy_protocol: false,
+        }
+    }
+}
+
+/// Serves `handler` on `listener` until the drain closes listeners; each
+/// connection follows the drain phases itself (`connection`).
+pub async fn serve<H, F>(listener: Listener, handler: H, workers: Workers, drain: Drain)
+where
+    H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<EdgeBody>> + Send + 'static,
 {
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
+    let setup = Arc::new(ConnSetup::new(listener.tls, listener.proxy_protocol));
+    let tcp = listener.tcp;
     let mut next_worker = 0usize;
-    let mut stop = std::pin::pin!(async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    });
+    let closing = drain.clone();
+    let mut stop = std::pin::pin!(closing.reached(Phase::Closing));
     loop {
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = tcp.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -82,11 +94,6 @@ pub async fn serve<H, F>(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
-        let handler = handler.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let fut = handler(req, peer);
-            async move { Ok::<_, Infallible>(fut.await) }
-        });
         // Register the socket with the reactor of the runtime that will
         // serve it, then spawn the connection there.
         let worker = (!workers.handles.is_empty()).then(|| {
@@ -94,17 +101,11 @@ pub async fn serve<H, F>(
             &workers.handles[next_worker % workers.handles.len()]
         });
         let stream = match worker {
-            Some(handle) => match stream.into_std() {
-                Ok(std) => {
-                    let _entered = handle.enter();
-                    match TcpStream::from_std(std) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "handing a connection to a worker failed");
-                            continue;
-                        }
-                    }
-                }
+            Some(handle) => match stream.into_std().and_then(|std| {
+                let _entered = handle.enter();
+                TcpStream::from_std(std)
+            }) {
+                Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(error = %e, "handing a connection to a worker failed");
                     continue;
@@ -112,23 +113,17 @@ pub async fn serve<H, F>(
             },
             None => stream,
         };
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
-        let task = async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
-            }
-        };
+        let task = connection::serve(
+            stream,
+            peer,
+            setup.clone(),
+            handler.clone(),
+            drain.clone(),
+            drain.connection(),
+        );
         match worker {
             Some(handle) => drop(handle.spawn(task)),
             None => drop(tokio::spawn(task)),
         }
-    }
-    drop(listener);
-    if tokio::time::timeout(drain_timeout, graceful.shutdown()).await.is_err() {
-        tracing::warn!(
-            ?drain_timeout,
-            "connections still open after the drain timeout; closing them"
-        );
     }
 }

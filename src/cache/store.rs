@@ -313,6 +313,19 @@ impl Store {
         let _ = rx.wait_for(|n| *n == 0).await;
     }
 
+    /// Drops every entry of these routes (removed or redefined by a reload).
+    pub async fn remove_routes(&self, routes: &[u32]) {
+        let doomed: Vec<_> = self
+            .cache
+            .iter()
+            .filter(|(k, _)| routes.contains(&k.route()))
+            .map(|(k, _)| k)
+            .collect();
+        for key in doomed {
+            self.cache.invalidate(&*key).await;
+        }
+    }
+
     /// Entry count and weighted size after moka's pending evictions ran.
     pub async fn usage(&self) -> Usage {
         self.cache.run_pending_tasks().await;

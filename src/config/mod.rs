@@ -6,6 +6,7 @@
 
 mod error;
 mod raw;
+mod server;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub origins: BTreeMap<String, OriginConfig>,
     pub routes: Vec<RouteConfig>,
+    /// The file this config was read from: what a reload reads again.
+    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,10 +43,44 @@ pub struct ServerConfig {
     pub admin_listen: Option<SocketAddr>,
     /// Appears in `X-Cache: ... from <name>` and `Via: 1.1 <name>`.
     pub name: String,
-    /// How long in-flight requests may take to finish after a shutdown signal.
-    pub shutdown_timeout: Duration,
     /// Runtime worker threads; `None`: one per core available to us.
     pub workers: Option<usize>,
+    /// HTTPS listener (HTTP/1.1 and h2 by ALPN); needs `tls`.
+    pub tls_listen: Option<SocketAddr>,
+    pub tls: Option<TlsConfig>,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Expect a PROXY protocol (v1 or v2) header on `listen` / `tls_listen`.
+    pub proxy_protocol: bool,
+    pub tls_proxy_protocol: bool,
+    /// After a shutdown signal: how long the listeners keep accepting while
+    /// `/readyz` answers 503 (for load balancers to notice).
+    pub drain_delay: Duration,
+    /// Then: how long in-flight requests may take to finish.
+    pub drain_timeout: Duration,
+}
+
+/// Certificates of the TLS listener: the default one, and others chosen by
+/// the SNI name the client asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub default: CertPaths,
+    pub sni: Vec<SniCert>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertPaths {
+    /// PEM: the certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SniCert {
+    /// Lower-case host names; `*.example.com` matches one label.
+    pub names: Vec<String>,
+    pub paths: CertPaths,
 }
 
 #[derive(Debug, Clone)]
@@ -138,7 +175,9 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigErrors::single(ConfigError::plain(format!("cannot read {}: {e}", path.display()))))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::parse(&text, base).map_err(|e| e.with_file(path))
+        let mut config = Config::parse(&text, base).map_err(|e| e.with_file(path))?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses config text; relative paths resolve against `base_dir`.

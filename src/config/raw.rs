@@ -28,8 +28,26 @@ pub struct RawServer {
     pub listen: Option<Spanned<String>>,
     pub admin_listen: Option<Spanned<String>>,
     pub name: Option<Spanned<String>>,
-    pub shutdown_timeout: Option<Spanned<String>>,
     pub workers: Option<Spanned<i64>>,
+    // Serving at the edge: TLS, client address, drain (see `config::server`).
+    pub tls_listen: Option<Spanned<String>>,
+    pub tls_cert: Option<Spanned<String>>,
+    pub tls_key: Option<Spanned<String>>,
+    pub certs: Option<Vec<Spanned<RawCert>>>,
+    pub trusted_proxies: Option<Vec<Spanned<String>>>,
+    pub proxy_protocol: Option<bool>,
+    pub tls_proxy_protocol: Option<bool>,
+    pub drain_delay: Option<Spanned<String>>,
+    pub drain_timeout: Option<Spanned<String>>,
+}
+
+/// `[[server.certs]]`: a certificate chosen by SNI.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCert {
+    pub names: Vec<Spanned<String>>,
+    pub cert: Spanned<String>,
+    pub key: Spanned<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

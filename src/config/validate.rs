@@ -25,18 +25,18 @@ const DEFAULT_ERROR_TTL: Duration = Duration::from_secs(10);
 const MAX_OBJECT_SIZE_LIMIT: u64 = 1 << 31;
 
 /// Collects errors while turning raw values into trusted ones.
-struct Checker<'a> {
-    text: &'a str,
-    errors: Vec<ConfigError>,
+pub(super) struct Checker<'a> {
+    pub(super) text: &'a str,
+    pub(super) errors: Vec<ConfigError>,
 }
 
 impl Checker<'_> {
-    fn err<T>(&mut self, key: &str, msg: impl Into<String>, span: std::ops::Range<usize>) -> Option<T> {
+    pub(super) fn err<T>(&mut self, key: &str, msg: impl Into<String>, span: std::ops::Range<usize>) -> Option<T> {
         self.errors.push(ConfigError::at(key, msg, span, self.text));
         None
     }
 
-    fn duration(&mut self, key: &str, v: &Option<Spanned<String>>, default: Duration) -> Duration {
+    pub(super) fn duration(&mut self, key: &str, v: &Option<Spanned<String>>, default: Duration) -> Duration {
         match v {
             None => default,
             Some(s) => match humantime::parse_duration(s.get_ref()) {
@@ -71,7 +71,7 @@ impl Checker<'_> {
         }
     }
 
-    fn addr(&mut self, key: &str, v: &Option<Spanned<String>>, default: &str) -> Option<SocketAddr> {
+    pub(super) fn addr(&mut self, key: &str, v: &Option<Spanned<String>>, default: &str) -> Option<SocketAddr> {
         match v {
             None => Some(default.parse().expect("default address parses")),
             Some(s) => match s.get_ref().parse() {
@@ -114,11 +114,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             n.get_ref().clone()
         }
     };
-    let shutdown_timeout = c.duration(
-        "server.shutdown_timeout",
-        &raw.server.shutdown_timeout,
-        Duration::from_secs(30),
-    );
+    let serving = super::server::serving(&mut c, &raw.server, base_dir);
 
     let workers = match &raw.server.workers {
         None => None,
@@ -171,8 +167,14 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             listen: listen.expect("no errors"),
             admin_listen,
             name,
-            shutdown_timeout,
             workers,
+            tls_listen: serving.tls_listen,
+            tls: serving.tls,
+            trusted_proxies: serving.trusted_proxies,
+            proxy_protocol: serving.proxy_protocol,
+            tls_proxy_protocol: serving.tls_proxy_protocol,
+            drain_delay: serving.drain_delay,
+            drain_timeout: serving.drain_timeout,
         },
         cache: CacheConfig {
             capacity,
@@ -181,6 +183,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         },
         origins,
         routes,
+        source: None,
     })
 }
 

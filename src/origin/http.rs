@@ -67,13 +67,15 @@ impl HttpOrigin {
             headers.insert(header::HOST, self.host.clone());
         }
         append(headers, header::VIA, &self.via);
+        // The edge is the trust boundary: the client it resolved (from
+        // trusted proxies' headers only, see `client_addr`) replaces what
+        // the request claimed.
         if let Some(ip) = req.client_ip {
             let ip = HeaderValue::from_str(&ip.to_string()).expect("an IP is a header value");
-            append(headers, X_FORWARDED_FOR.clone(), &ip);
+            headers.insert(X_FORWARDED_FOR.clone(), ip);
         }
-        if !headers.contains_key(&X_FORWARDED_PROTO) {
-            headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
-        }
+        let scheme = req.client_scheme.map_or("http", |s| s.as_str());
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(scheme));
         let response = tokio::time::timeout(self.response_timeout, self.client.request(request))
             .await
             .map_err(|_| OriginError::Timeout(self.response_timeout))?
@@ -106,7 +108,7 @@ fn strip_origin_only(headers: &mut HeaderMap) {
     debug_assert!(!headers.keys().any(is_hop_by_hop));
 }
 
-/// Appends `value` to a list-valued header (`Via`, `X-Forwarded-For`).
+/// Appends `value` to a list-valued header (`Via`).
 fn append(headers: &mut HeaderMap, name: HeaderName, value: &HeaderValue) {
     let joined = match headers.get(&name).and_then(|v| v.to_str().ok()) {
         Some(prev) => HeaderValue::from_str(&format!("{prev}, {}", value.to_str().unwrap_or(""))).ok(),

@@ -43,6 +43,8 @@ pub struct OriginRequest {
     pub key: String,
     pub path_and_query: String,
     pub client_ip: Option<IpAddr>,
+    /// How the client reached us (`X-Forwarded-Proto` to HTTP origins).
+    pub client_scheme: Option<crate::client_addr::Scheme>,
     /// End-to-end request headers for HTTP origins (the client's, minus
     /// hop-by-hop and what the cache owns), plus the cache's own
     /// conditionals (`If-None-Match`, `If-Modified-Since`) on revalidation.

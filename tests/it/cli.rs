@@ -89,3 +89,49 @@ fn check_rejects_zero_workers() {
     assert!(!ok);
     assert!(text.contains("server.workers") && text.contains("line 2"), "{text}");
 }
+
+#[test]
+fn check_reports_serving_errors_with_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_pem = dir.path().join("bad.pem");
+    std::fs::write(&bad_pem, "not a certificate").unwrap();
+    let config = r#"[server]
+tls_listen = "127.0.0.1:8443"
+tls_cert = "/nonexistent/cert.pem"
+trusted_proxies = ["10.0.0.0/8", "not-a-net"]
+drain_delay = "soon"
+
+[origins.o]
+kind = "http"
+url = "http://127.0.0.1:1"
+
+[[routes]]
+path = "/"
+origin = "o"
+"#
+    .to_string();
+    let (ok, text) = check(&config);
+    assert!(!ok);
+    for (key, line) in [
+        ("server.tls_listen", 2),
+        ("server.tls_cert", 3),
+        ("server.trusted_proxies[1]", 4),
+        ("server.drain_delay", 5),
+    ] {
+        assert!(
+            text.contains(&format!("line {line}, column")) && text.contains(key),
+            "{key} at line {line} missing in:\n{text}"
+        );
+    }
+
+    let config = config
+        .replace("/nonexistent/cert.pem", &bad_pem.display().to_string())
+        .replace(", \"not-a-net\"", "")
+        .replace(
+            "drain_delay = \"soon\"",
+            &format!("tls_key = \"{}\"", bad_pem.display()),
+        );
+    let (ok, text) = check(&config);
+    assert!(!ok);
+    assert!(text.contains("server.tls_cert") && text.contains("bad.pem"), "{text}");
+}

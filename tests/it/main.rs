@@ -4,17 +4,22 @@
 mod support;
 
 mod cli;
+mod client_addr;
 mod coalescing;
 mod compression;
 mod conditional;
 mod core;
 mod dev_origin;
+mod drain;
 mod errors;
 mod expiry;
 mod http_origin;
 mod paths;
 mod range;
+mod reload;
 mod rfc9111;
 mod shutdown;
+mod signals;
 mod size;
 mod slices;
+mod tls;

@@ -12,6 +12,8 @@ use super::client::{Client, Reply};
 pub struct TestEdge {
     pub running: Option<Running>,
     pub addr: SocketAddr,
+    /// The TLS listener, when the config has certificates.
+    pub tls: Option<SocketAddr>,
     pub admin: SocketAddr,
     pub client: Client,
 }
@@ -28,14 +30,31 @@ impl TestEdge {
 
     async fn start_with(toml: &str, workers: cachefront::server::Workers) -> TestEdge {
         let config = Config::parse(toml, Path::new(".")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        Self::start_config(config, workers).await
+    }
+
+    /// Reads the config from a file, as the binary does (so it can be
+    /// reloaded); a TLS listener is bound when it has certificates.
+    pub async fn start_file(path: &Path) -> TestEdge {
+        let config = Config::load(path).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        Self::start_config(config, Default::default()).await
+    }
+
+    pub async fn start_config(config: Config, workers: cachefront::server::Workers) -> TestEdge {
+        let tls = match config.server.tls {
+            Some(_) => Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            None => None,
+        };
         let listeners = Listeners {
             edge: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            tls,
             admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
             workers,
         };
         let running = cachefront::start(config, listeners).await.expect("edge starts");
         TestEdge {
             addr: running.edge_addr(),
+            tls: running.tls_addr(),
             admin: running.admin_addr().unwrap(),
             running: Some(running),
             client: Client::new(),

@@ -6,6 +6,7 @@ pub mod edge;
 pub mod gate;
 pub mod http_origin;
 pub mod s3_origin;
+pub mod tls;
 
 pub use client::raw_request;
 pub use edge::TestEdge;

@@ -111,7 +111,8 @@ impl S3Origin {
             r#"
 [server]
 name = "edge-test"
-shutdown_timeout = "5s"
+drain_delay = "0s"
+drain_timeout = "5s"
 
 [origins.s3]
 kind = "s3"

@@ -1,0 +1,170 @@
+//! The `[server]` keys for serving at the edge: the TLS listener and its
+//! certificates, whose forwarded headers are believed, the PROXY protocol,
+//! and the drain after a shutdown signal.
+//!
+//! Certificate files are checked to exist here; their PEM is parsed when the
+//! TLS listener is built (`tls::acceptor_config`), which `check`, start-up and
+//! every reload do, so a bad key is reported the same way each time.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::raw::{RawCert, RawServer};
+use super::validate::Checker;
+use super::{CertPaths, SniCert, TlsConfig};
+
+const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The validated serving keys, moved into `ServerConfig`.
+pub(super) struct Serving {
+    pub tls_listen: Option<SocketAddr>,
+    pub tls: Option<TlsConfig>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub proxy_protocol: bool,
+    pub tls_proxy_protocol: bool,
+    pub drain_delay: Duration,
+    pub drain_timeout: Duration,
+}
+
+pub(super) fn serving(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Serving {
+    let tls_listen = raw
+        .tls_listen
+        .as_ref()
+        .and_then(|_| c.addr("server.tls_listen", &raw.tls_listen, ""));
+    let tls = tls_config(c, raw, base_dir);
+    if let (Some(_), None) = (&raw.tls_listen, &tls) {
+        let span = raw.tls_listen.as_ref().expect("set").span();
+        if raw.tls_cert.is_none() || raw.tls_key.is_none() {
+            c.err::<()>("server.tls_listen", "needs `tls_cert` and `tls_key`", span);
+        }
+    }
+    if raw.tls_listen.is_none() {
+        for (key, span) in [
+            ("server.tls_cert", raw.tls_cert.as_ref().map(Spanned::span)),
+            ("server.tls_key", raw.tls_key.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = span {
+                c.err::<()>(
+                    key,
+                    "set `tls_listen` too: certificates serve only the TLS listener",
+                    span,
+                );
+            }
+        }
+    }
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, s)| cidr(c, &format!("server.trusted_proxies[{i}]"), s))
+        .collect();
+    Serving {
+        tls_listen,
+        tls,
+        trusted_proxies,
+        proxy_protocol: raw.proxy_protocol.unwrap_or(false),
+        tls_proxy_protocol: raw.tls_proxy_protocol.unwrap_or(false),
+        drain_delay: c.duration("server.drain_delay", &raw.drain_delay, DEFAULT_DRAIN_DELAY),
+        drain_timeout: c.duration("server.drain_timeout", &raw.drain_timeout, DEFAULT_DRAIN_TIMEOUT),
+    }
+}
+
+/// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
+fn cidr(c: &mut Checker<'_>, key: &str, s: &Spanned<String>) -> Option<ipnet::IpNet> {
+    let text = s.get_ref().trim();
+    let parsed = text
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+    match parsed {
+        Ok(net) => Some(net.trunc()),
+        Err(_) => c.err(
+            key,
+            format!("invalid CIDR {text:?}; use e.g. \"10.0.0.0/8\" or \"192.0.2.7\""),
+            s.span(),
+        ),
+    }
+}
+
+fn tls_config(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Option<TlsConfig> {
+    let cert = file(c, "server.tls_cert", raw.tls_cert.as_ref(), base_dir);
+    let key = file(c, "server.tls_key", raw.tls_key.as_ref(), base_dir);
+    let mut sni: Vec<SniCert> = Vec::new();
+    for (i, entry) in raw.certs.iter().flatten().enumerate() {
+        if let Some(s) = sni_cert(c, i, entry, base_dir) {
+            for name in &s.names {
+                if sni.iter().any(|other| other.names.contains(name)) {
+                    c.err::<()>(
+                        &format!("server.certs[{i}].names"),
+                        format!("{name:?} is already named by another certificate"),
+                        entry.span(),
+                    );
+                }
+            }
+            sni.push(s);
+        }
+    }
+    if let (Some(certs), None) = (&raw.certs, &raw.tls_cert)
+        && let Some(first) = certs.first()
+    {
+        c.err::<()>(
+            "server.certs",
+            "needs a default `tls_cert` and `tls_key` for clients that send no known name",
+            first.span(),
+        );
+    }
+    Some(TlsConfig {
+        default: CertPaths { cert: cert?, key: key? },
+        sni,
+    })
+}
+
+fn sni_cert(c: &mut Checker<'_>, i: usize, entry: &Spanned<RawCert>, base_dir: &Path) -> Option<SniCert> {
+    let raw = entry.get_ref();
+    let key = |field: &str| format!("server.certs[{i}].{field}");
+    let mut names = Vec::new();
+    for n in &raw.names {
+        let name = n.get_ref().trim().to_ascii_lowercase();
+        let labels = name.strip_prefix("*.").unwrap_or(&name);
+        let ok = !labels.is_empty()
+            && labels
+                .split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        if ok {
+            names.push(name);
+        } else {
+            c.err::<()>(
+                &key("names"),
+                format!("{:?} is not a host name (or \"*.\" and one)", n.get_ref()),
+                n.span(),
+            );
+        }
+    }
+    if raw.names.is_empty() {
+        c.err::<()>(&key("names"), "must name at least one host", entry.span());
+    }
+    let cert = file(c, &key("cert"), Some(&raw.cert), base_dir);
+    let pkey = file(c, &key("key"), Some(&raw.key), base_dir);
+    Some(SniCert {
+        names,
+        paths: CertPaths {
+            cert: cert?,
+            key: pkey?,
+        },
+    })
+}
+
+/// A path relative to the config file's directory, that must be a file.
+fn file(c: &mut Checker<'_>, key: &str, v: Option<&Spanned<String>>, base_dir: &Path) -> Option<PathBuf> {
+    let s = v?;
+    let path = base_dir.join(s.get_ref());
+    if path.is_file() {
+        Some(path)
+    } else {
+        c.err(key, format!("no such file: {}", path.display()), s.span())
+    }
+}

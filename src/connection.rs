@@ -1,0 +1,183 @@
+//! One accepted connection, from the first byte to close: an optional PROXY
+//! protocol header, an optional TLS handshake, then hyper-util's auto builder
+//! (HTTP/1.1, or HTTP/2 by ALPN or prior knowledge), following the drain
+//! phases (`drain`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::{HeaderValue, Request, Response, Version, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::body::EdgeBody;
+use crate::client_addr::Peer;
+use crate::drain::{ConnectionGuard, Drain, Phase};
+use crate::proxy_protocol;
+
+/// A client that has not finished its PROXY header or TLS handshake by
+/// then is dropped: it holds a socket and a task and has asked for nothing.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a listener's connections are set up; shared by its connections.
+pub struct ConnSetup {
+    pub builder: auto::Builder<TokioExecutor>,
+    /// The TLS listener's current configuration (swapped on reload).
+    pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    pub proxy_protocol: bool,
+}
+
+impl ConnSetup {
+    pub fn new(tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>, proxy_protocol: bool) -> ConnSetup {
+        ConnSetup {
+            builder: builder(),
+            tls,
+            proxy_protocol,
+        }
+    }
+}
+
+/// HTTP/1.1 and HTTP/2 settings, chosen rather than inherited.
+fn builder() -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    // A timer enables hyper's 30 s limit on reading request headers
+    // (slowloris) and the HTTP/2 keep-alive pings below.
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    b.http2()
+        .timer(TokioTimer::new())
+        // nginx's default; browsers open ~100. Bounds one connection's work.
+        .max_concurrent_streams(128)
+        // Request headers of a browser, cookies included, stay far below
+        // this; nginx's large_client_header_buffers allow 4 x 8 KiB.
+        .max_header_list_size(32 * 1024)
+        // What a client may send before we read it. Clients send GETs; a
+        // passed-through upload streams at 256 KiB per stream, 1 MiB in all.
+        .initial_stream_window_size(256 * 1024)
+        .initial_connection_window_size(1024 * 1024)
+        // Response bytes queued per stream beyond the client's window.
+        .max_send_buf_size(256 * 1024)
+        // Rapid-reset (CVE-2023-44487) and error-storm limits, explicit.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(256)
+        // Finds dead peers behind NATs that dropped the flow silently.
+        .keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_timeout(Duration::from_secs(20));
+    b
+}
+
+/// Serves one accepted TCP connection until it closes or the drain ends it.
+pub async fn serve<H, F>(
+    stream: TcpStream,
+    tcp_peer: std::net::SocketAddr,
+    setup: Arc<ConnSetup>,
+    handler: H,
+    drain: Drain,
+    guard: ConnectionGuard,
+) where
+    H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+{
+    if !setup.proxy_protocol {
+        return tls_then_http(stream, tcp_peer, &setup, handler, drain, guard).await;
+    }
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, proxy_protocol::read_header(stream)).await {
+        Ok(Ok((source, io))) => {
+            let peer = source.unwrap_or(tcp_peer);
+            tls_then_http(io, peer, &setup, handler, drain, guard).await;
+        }
+        Ok(Err(e)) => tracing::debug!(error = %e, peer = %tcp_peer, "PROXY protocol header refused"),
+        Err(_) => tracing::debug!(peer = %tcp_peer, "no PROXY protocol header in time"),
+    }
+}
+
+async fn tls_then_http<I, H, F>(
+    io: I,
+    addr: std::net::SocketAddr,
+    setup: &ConnSetup,
+    handler: H,
+    drain: Drain,
+    guard: ConnectionGuard,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+{
+    let Some(tls) = &setup.tls else {
+        let peer = Peer { addr, tls: false };
+        return http(io, peer, &setup.builder, handler, drain, guard).await;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.load_full());
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+        Ok(Ok(stream)) => {
+            let peer = Peer { addr, tls: true };
+            http(stream, peer, &setup.builder, handler, drain, guard).await;
+        }
+        Ok(Err(e)) => tracing::debug!(error = %e, peer = %addr, "TLS handshake failed"),
+        Err(_) => tracing::debug!(peer = %addr, "TLS handshake timed out"),
+    }
+}
+
+async fn http<I, H, F>(
+    io: I,
+    peer: Peer,
+    builder: &auto::Builder<TokioExecutor>,
+    handler: H,
+    drain: Drain,
+    _guard: ConnectionGuard,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let h2 = Arc::new(AtomicBool::new(false));
+    let seen_h2 = h2.clone();
+    let response_drain = drain.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let is_h2 = req.version() == Version::HTTP_2;
+        if is_h2 {
+            seen_h2.store(true, Ordering::Relaxed);
+        }
+        let fut = handler(req, peer);
+        let drain = response_drain.clone();
+        async move {
+            let mut resp = fut.await;
+            // While draining, an HTTP/1 client is told to reconnect.
+            if !is_h2 && drain.is_draining() {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    let mut conn = std::pin::pin!(conn);
+    let done = |r: Result<(), Box<dyn std::error::Error + Send + Sync>>| {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, peer = %peer.addr, "connection ended with an error");
+        }
+    };
+    tokio::select! {
+        r = conn.as_mut() => return done(r),
+        () = drain.reached(Phase::Draining) => {}
+    }
+    if h2.load(Ordering::Relaxed) {
+        conn.as_mut().graceful_shutdown(); // GOAWAY; open streams finish
+    } else {
+        tokio::select! {
+            r = conn.as_mut() => return done(r),
+            () = drain.reached(Phase::Closing) => conn.as_mut().graceful_shutdown(),
+        }
+    }
+    tokio::select! {
+        r = conn.as_mut() => done(r),
+        () = drain.reached(Phase::Forced) => {}
+    }
+}

@@ -1,0 +1,238 @@
+//! Live reload: one config version is a `Site` (routes with their origins
+//! and policies, trusted proxies, the node's name), held behind an
+//! `ArcSwap` that each request loads once. A reload builds a new `Site`
+//! beside the old one and swaps it in; connections stay open and requests
+//! in flight finish on the `Site` they started with.
+//!
+//! The cache survives a reload. A route keeps its cache id (part of every
+//! cache key) while its definition, its origin's and the node name are
+//! unchanged; otherwise its objects, whose headers were rendered by the old
+//! policy at fill time, would be served on. A removed or changed route's
+//! entries are dropped. Unchanged origins are reused with their connection
+//! pools. An invalid config changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use thiserror::Error;
+
+use crate::StartError;
+use crate::cache::Store;
+use crate::client_addr::TrustedProxies;
+use crate::config::{Config, ConfigErrors, OriginConfig, OriginKind};
+use crate::edge::Edge;
+use crate::origin::{self, Origin};
+use crate::response::Identity;
+use crate::route::{Route, Router};
+use crate::tls::{self, TlsError};
+
+/// What one config version serves.
+pub struct Site {
+    pub edge: Arc<Edge>,
+    pub trusted: TrustedProxies,
+    pub config: Config,
+    origins: HashMap<String, Arc<Origin>>,
+    /// Route fingerprint -> cache id.
+    route_ids: HashMap<String, u32>,
+}
+
+#[derive(Debug, Error)]
+pub enum ReloadError {
+    #[error("the config was not read from a file; nothing to reload")]
+    NoSource,
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+}
+
+/// What a successful reload changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub routes: usize,
+    /// Routes whose cache entries were dropped (removed or redefined).
+    pub dropped_routes: usize,
+}
+
+impl Site {
+    /// Builds origins (reusing `previous`'s unchanged ones) and routes.
+    pub async fn build(
+        config: Config,
+        store: &Arc<Store>,
+        previous: Option<&Site>,
+        next_id: &mut u32,
+    ) -> Result<Site, StartError> {
+        let identity = Arc::new(Identity::new(&config.server.name));
+        let mut origins = HashMap::new();
+        for (name, cfg) in &config.origins {
+            let reused = previous
+                .filter(|p| p.config.origins.get(name).is_some_and(|old| same_origin(old, cfg)))
+                .and_then(|p| p.origins.get(name).cloned());
+            let built = match reused {
+                Some(o) => o,
+                None => Arc::new(build_origin(name, cfg, &identity).await?),
+            };
+            origins.insert(name.clone(), built);
+        }
+        // Ids only after every fallible step: a failed build assigns none.
+        let mut route_ids = HashMap::new();
+        let mut routes = Vec::new();
+        for r in &config.routes {
+            let fingerprint = format!("{r:?}|{:?}|{}", config.origins[&r.origin], config.server.name);
+            let id = previous
+                .and_then(|p| p.route_ids.get(&fingerprint).copied())
+                .unwrap_or_else(|| {
+                    *next_id += 1;
+                    *next_id - 1
+                });
+            tracing::info!(path = %r.path, origin = %r.origin, key_prefix = %r.key_prefix, "route");
+            routes.push(Arc::new(Route::new(id, r, origins[&r.origin].clone())));
+            route_ids.insert(fingerprint, id);
+        }
+        let edge = Arc::new(Edge {
+            router: Router::new(routes),
+            store: store.clone(),
+            identity,
+            max_object_size: config.cache.max_object_size,
+        });
+        Ok(Site {
+            edge,
+            trusted: TrustedProxies::new(config.server.trusted_proxies.clone()),
+            config,
+            origins,
+            route_ids,
+        })
+    }
+
+    fn ids(&self) -> HashSet<u32> {
+        self.route_ids.values().copied().collect()
+    }
+}
+
+/// Origins compare by config; `Debug` covers every field, present and future.
+fn same_origin(a: &OriginConfig, b: &OriginConfig) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+async fn build_origin(name: &str, cfg: &OriginConfig, identity: &Identity) -> Result<Origin, StartError> {
+    let mut dev_endpoint = None;
+    if let OriginKind::S3(s3) = &cfg.kind
+        && let Some(root) = &s3.dev_root
+    {
+        let endpoint = origin::dev::spawn_embedded(root)
+            .await
+            .map_err(|source| StartError::DevOrigin {
+                origin: name.to_string(),
+                root: root.display().to_string(),
+                source,
+            })?;
+        tracing::info!(origin = %name, root = %root.display(), %endpoint, bucket = %s3.bucket, "embedded S3 dev origin listening");
+        dev_endpoint = Some(endpoint);
+    }
+    Origin::build(cfg, dev_endpoint, identity.via())
+        .await
+        .map_err(|source| StartError::Origin {
+            origin: name.to_string(),
+            source,
+        })
+}
+
+/// Swaps in new config versions, one at a time.
+pub struct Reloader {
+    pub site: Arc<ArcSwap<Site>>,
+    /// The TLS listener's configuration, when there is one.
+    pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    store: Arc<Store>,
+    /// The next unused route cache id; the lock also serializes reloads.
+    next_id: tokio::sync::Mutex<u32>,
+}
+
+impl Reloader {
+    pub fn new(
+        site: Site,
+        tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+        store: Arc<Store>,
+        next_id: u32,
+    ) -> Reloader {
+        Reloader {
+            site: Arc::new(ArcSwap::from_pointee(site)),
+            tls,
+            store,
+            next_id: tokio::sync::Mutex::new(next_id),
+        }
+    }
+
+    pub fn current(&self) -> Arc<Site> {
+        self.site.load_full()
+    }
+
+    /// Reads the config file again and applies it; on error the running
+    /// config stays and the error is logged.
+    pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        let result = async {
+            let path = self.current().config.source.clone().ok_or(ReloadError::NoSource)?;
+            let config = Config::load(&path)?;
+            self.apply(config).await
+        }
+        .await;
+        match &result {
+            Ok(r) => tracing::info!(routes = r.routes, dropped_routes = r.dropped_routes, "config reloaded"),
+            Err(e) => tracing::error!("reload refused, the running config stays: {e}"),
+        }
+        result
+    }
+
+    /// Applies a validated config.
+    pub async fn apply(&self, config: Config) -> Result<Reloaded, ReloadError> {
+        let mut next_id = self.next_id.lock().await;
+        let old = self.current();
+        warn_fixed(&old.config, &config);
+        let tls = match (&self.tls, &config.server.tls) {
+            (Some(_), Some(t)) => Some(tls::acceptor_config(t)?),
+            _ => None,
+        };
+        let mut id = *next_id;
+        let site = Site::build(config, &self.store, Some(&old), &mut id).await?;
+        *next_id = id;
+        let kept = site.ids();
+        let dropped: Vec<u32> = old.ids().difference(&kept).copied().collect();
+        let routes = site.config.routes.len();
+        if let (Some(swap), Some(tls)) = (&self.tls, tls) {
+            swap.store(tls);
+        }
+        self.site.store(Arc::new(site));
+        if !dropped.is_empty() {
+            self.store.remove_routes(&dropped).await;
+        }
+        Ok(Reloaded {
+            routes,
+            dropped_routes: dropped.len(),
+        })
+    }
+}
+
+/// Keys that need a restart: said once, not silently ignored.
+fn warn_fixed(old: &Config, new: &Config) {
+    let (o, n) = (&old.server, &new.server);
+    let fixed = [
+        ("server.listen", o.listen != n.listen),
+        ("server.tls_listen", o.tls_listen != n.tls_listen),
+        ("server.admin_listen", o.admin_listen != n.admin_listen),
+        ("server.workers", o.workers != n.workers),
+        ("server.proxy_protocol", o.proxy_protocol != n.proxy_protocol),
+        (
+            "server.tls_proxy_protocol",
+            o.tls_proxy_protocol != n.tls_proxy_protocol,
+        ),
+        ("cache.capacity", old.cache.capacity != new.cache.capacity),
+        ("server.tls (added or removed)", o.tls.is_some() != n.tls.is_some()),
+    ];
+    for (key, changed) in fixed {
+        if changed {
+            tracing::warn!(key, "changed, but takes effect only on restart");
+        }
+    }
+}
