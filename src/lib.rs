@@ -15,12 +15,14 @@ pub mod fill;
 pub mod forward;
 pub mod headers;
 pub mod origin;
+pub mod probe;
 pub mod range;
 pub mod response;
 pub mod route;
 pub mod server;
 pub mod slice;
 pub mod telemetry;
+pub mod via;
 
 use std::collections::HashMap;
 use std::future::Future;

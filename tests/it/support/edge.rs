@@ -27,9 +27,15 @@ impl TestEdge {
     }
 
     async fn start_with(toml: &str, workers: cachefront::server::Workers) -> TestEdge {
+        let edge = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(toml, edge, workers).await
+    }
+
+    /// On a listener bound beforehand (edges that name each other's address).
+    pub async fn start_on(toml: &str, edge: TcpListener, workers: cachefront::server::Workers) -> TestEdge {
         let config = Config::parse(toml, Path::new(".")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         let listeners = Listeners {
-            edge: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            edge,
             admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
             workers,
         };
