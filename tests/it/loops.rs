@@ -44,11 +44,13 @@ async fn two_tiers_pointing_at_each_other_stop_after_one_round() {
     let edge_a = TestEdge::start_on(&config("tier-a", b_addr), a, Default::default()).await;
     let _edge_b = TestEdge::start_on(&config("tier-b", a_addr), b, Default::default()).await;
 
-    // a -> b -> a: a sees "1.1 tier-a, 1.1 tier-b" and answers 508, which b
-    // (and then a) report as an origin failure; nothing hangs until a timeout.
+    // a -> b -> a: a sees "1.1 tier-a, 1.1 tier-b" and answers 508, which
+    // comes back down through b and a; nothing hangs until a timeout.
     let r = tokio::time::timeout(std::time::Duration::from_secs(3), edge_a.get("/x"))
         .await
         .expect("a loop is cut at once, not by the 5 s response timeout");
-    assert_eq!(r.status, 502);
+    assert_eq!(r.status, 508);
     assert_eq!(r.x_cache(), "Error from tier-a");
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(r.header("via"), "1.1 tier-a, 1.1 tier-b, 1.1 tier-a");
 }
