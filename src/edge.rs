@@ -24,6 +24,7 @@ use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
 use crate::slice::fill::SliceFill;
 use crate::slice::respond::Slices;
+use crate::via;
 
 pub struct Edge {
     pub router: Router,
@@ -78,6 +79,9 @@ impl Edge {
             return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
         };
         tracing::Span::current().record("route", route.prefix.as_str());
+        if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.name) {
+            return self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected");
+        }
         let key = match route.object_key(path) {
             Ok(k) => k,
             Err(e) => {

@@ -19,6 +19,7 @@ pub mod fill;
 pub mod forward;
 pub mod headers;
 pub mod origin;
+pub mod probe;
 pub mod proxy_protocol;
 pub mod range;
 pub mod reload;
@@ -28,6 +29,7 @@ pub mod server;
 pub mod slice;
 pub mod telemetry;
 pub mod tls;
+pub mod via;
 
 use std::future::Future;
 use std::net::SocketAddr;

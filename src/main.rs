@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use cachefront::config::{Config, DEFAULT_PATH, DEV_ACCESS_KEY, DEV_SECRET_KEY, OriginKind};
 use clap::{Parser, Subcommand};
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// Config file (relative paths inside it resolve against its directory).
-    #[arg(long, short, global = true, default_value = DEFAULT_PATH)]
+    #[arg(long, short, global = true, env = "CACHEFRONT_CONFIG", default_value = DEFAULT_PATH)]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -35,6 +36,14 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: SocketAddr,
     },
+    /// GET a URL; exit 0 on a 2xx answer (a container health check without curl).
+    Probe {
+        /// e.g. http://127.0.0.1:9091/readyz
+        url: String,
+        /// Give up after this long (connect and answer).
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +53,7 @@ fn main() -> ExitCode {
         Command::Check => check(&cli.config),
         Command::Serve => serve(&cli.config),
         Command::DevOrigin { root, listen } => dev_origin(&root, listen),
+        Command::Probe { url, timeout } => probe(&url, timeout),
     }
 }
 
@@ -187,6 +197,19 @@ fn first_file(dir: &Path) -> Option<String> {
     None
 }
 
+fn probe(url: &str, timeout: Duration) -> ExitCode {
+    match runtime().block_on(cachefront::probe::probe(url, timeout)) {
+        Ok(status) => {
+            println!("{url}: {status}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
     runtime().block_on(async move {
         let origin = match cachefront::origin::dev::DevOrigin::new(root) {
@@ -203,7 +226,8 @@ fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        println!("S3-compatible dev origin on http://{listen} over {}", root.display());
+        let bound = listener.local_addr().unwrap_or(listen);
+        println!("S3-compatible dev origin on http://{bound} over {}", root.display());
         println!("  buckets are the directories of {}", root.display());
         println!("  credentials: access key {DEV_ACCESS_KEY:?}, secret key {DEV_SECRET_KEY:?}, region \"us-east-1\"");
         cachefront::origin::dev::serve(listener, origin, shutdown_signal()).await;

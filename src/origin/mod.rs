@@ -130,4 +130,10 @@ impl Origin {
     pub fn keys_query(&self) -> bool {
         matches!(self, Origin::Http(_))
     }
+
+    /// An HTTP origin may be another cache tier, so requests to it are
+    /// checked for loops (`via`).
+    pub fn may_loop(&self) -> bool {
+        matches!(self, Origin::Http(_))
+    }
 }

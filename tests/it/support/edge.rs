@@ -29,8 +29,14 @@ impl TestEdge {
     }
 
     async fn start_with(toml: &str, workers: cachefront::server::Workers) -> TestEdge {
+        let edge = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(toml, edge, workers).await
+    }
+
+    /// On a listener bound beforehand (edges that name each other's address).
+    pub async fn start_on(toml: &str, edge: TcpListener, workers: cachefront::server::Workers) -> TestEdge {
         let config = Config::parse(toml, Path::new(".")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
-        Self::start_config(config, workers).await
+        Self::start_listening(config, edge, workers).await
     }
 
     /// Reads the config from a file, as the binary does (so it can be
@@ -41,12 +47,17 @@ impl TestEdge {
     }
 
     pub async fn start_config(config: Config, workers: cachefront::server::Workers) -> TestEdge {
+        let edge = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_listening(config, edge, workers).await
+    }
+
+    async fn start_listening(config: Config, edge: TcpListener, workers: cachefront::server::Workers) -> TestEdge {
         let tls = match config.server.tls {
             Some(_) => Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
             None => None,
         };
         let listeners = Listeners {
-            edge: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            edge,
             tls,
             admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
             workers,
