@@ -50,6 +50,21 @@ impl Edge {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        // Without debug logging a request costs no span, no clock read and
+        // no instrumented wrapper (checked against the global filter once
+        // per callsite, then a cached load).
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return self.respond(req, client).await;
+        }
+        Box::pin(self.handle_traced(req, client)).await
+    }
+
+    /// `handle` with a span and a completion event per request.
+    async fn handle_traced<B>(self: Arc<Self>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let span = tracing::debug_span!(
             "request",
             client = %client.ip,
