@@ -274,3 +274,74 @@ async fn s3_objects_are_sliced_with_ranged_get_object() {
         origin.uris()
     );
 }
+
+/// A raw origin that streams `total` bytes in 64 KiB writes per
+/// connection and reports, per finished connection, how many it managed to
+/// write before the connection went away.
+async fn streaming_origin(total: usize) -> (std::net::SocketAddr, tokio::sync::watch::Receiver<Vec<usize>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(Vec::new());
+    let tx = Arc::new(tx);
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nContent-Type: video/mp4\r\n\r\n");
+                let _ = s.write_all(head.as_bytes()).await;
+                let chunk = vec![7u8; 64 * 1024];
+                let mut written = 0;
+                while written < total {
+                    match tokio::time::timeout(std::time::Duration::from_secs(5), s.write_all(&chunk)).await {
+                        Ok(Ok(())) => written += chunk.len(),
+                        _ => break,
+                    }
+                }
+                tx.send_modify(|v| v.push(written));
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn a_client_disconnect_mid_stream_stops_the_origin_transfer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let total = 256 * MIB;
+    let (addr, mut finished) = streaming_origin(total).await;
+    let config = format!(
+        "[server]\nname = \"edge-test\"\n[cache]\nmax_object_size = \"1MiB\"\n[origins.o]\nkind = \"http\"\nurl = \"http://{addr}\"\n[[routes]]\npath = \"/\"\norigin = \"o\"\n"
+    );
+    let edge = TestEdge::start(&config).await;
+    // The fill sees a body over max_object_size and gives up; the request
+    // is then streamed through from a second origin connection.
+    let mut client = tokio::net::TcpStream::connect(edge.addr).await.unwrap();
+    client
+        .write_all(b"GET /big.mp4 HTTP/1.1\r\nHost: cdn\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while got < 4 * MIB {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), client.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got += n,
+            _ => break,
+        }
+    }
+    assert!(got >= 4 * MIB, "the stream flowed ({got} bytes)");
+    drop(client);
+    let done = tokio::time::timeout(std::time::Duration::from_secs(20), finished.wait_for(|v| v.len() >= 2))
+        .await
+        .expect("both origin transfers stopped")
+        .unwrap()
+        .clone();
+    let streamed = done.iter().max().copied().unwrap();
+    assert!(
+        streamed < total / 4,
+        "origin wrote {streamed} of {total} bytes after the client left at {got}"
+    );
+}
