@@ -113,7 +113,9 @@ impl Identity {
 
     /// A response just filled (or shared by a fill this request waited on).
     pub fn miss(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
-        let age = (!obj.initial_age.is_zero()).then_some(obj.initial_age);
+        // Age on a miss only when an upstream cache reported one (whole
+        // seconds): the response delay alone is not an age worth showing.
+        let age = (obj.initial_age.as_secs() > 0).then_some(obj.initial_age);
         self.answer_from(obj, req, &self.miss, age)
     }
 

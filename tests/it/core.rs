@@ -18,6 +18,7 @@ async fn miss_then_hit_with_static_headers() {
     let first = edge.get("/static/css/site.4e2a9c1b7d3f.css").await;
     assert_eq!(first.status, 200);
     assert_eq!(first.x_cache(), "Miss from edge-test");
+    assert!(first.headers.get("age").is_none(), "a miss from S3 has no age");
     assert_eq!(first.body, CSS);
     assert_eq!(first.header("cache-control"), "public, max-age=31536000, immutable");
     assert_eq!(first.header("content-type"), "text/css; charset=utf-8");
