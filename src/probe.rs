@@ -14,6 +14,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use thiserror::Error;
 
+use crate::origin::error_chain;
+
 #[derive(Debug, Error)]
 pub enum ProbeError {
     #[error("not an http:// URL with a host: {0}")]
@@ -50,15 +52,4 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, ProbeErro
     } else {
         Err(ProbeError::Status(status))
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut s = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        s.push_str(": ");
-        s.push_str(&e.to_string());
-        source = e.source();
-    }
-    s
 }

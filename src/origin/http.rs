@@ -10,7 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{OriginError, OriginRequest, OriginResponse, RequestBody};
+use super::{OriginError, OriginRequest, OriginResponse, RequestBody, error_chain};
 use crate::config::{HttpOriginConfig, OriginConfig};
 use crate::headers::{is_hop_by_hop, remove_hop_by_hop};
 
@@ -132,15 +132,4 @@ fn classify(err: &hyper_util::client::legacy::Error, timeout: Duration) -> Origi
     } else {
         OriginError::Protocol(error_chain(err))
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut s = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        s.push_str(": ");
-        s.push_str(&e.to_string());
-        source = e.source();
-    }
-    s
 }

@@ -137,3 +137,16 @@ impl Origin {
         matches!(self, Origin::Http(_))
     }
 }
+
+/// An error and its sources, `: `-separated (hyper's errors say little
+/// without their sources).
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        source = e.source();
+    }
+    s
+}
