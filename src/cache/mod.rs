@@ -5,6 +5,7 @@ pub mod directives;
 pub mod freshness;
 pub mod key;
 pub mod object;
+pub mod purge;
 pub mod store;
 pub mod vary;
 

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,9 +18,12 @@ use futures_util::future::{BoxFuture, Shared};
 use moka::Expiry;
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
+use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
-use tokio::sync::{Semaphore, watch};
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::{RwLock, Semaphore, watch};
 
+use super::purge::{KeyMatcher, Purges};
 use super::{CacheKey, CachedObject};
 use crate::fill::FillError;
 
@@ -94,6 +98,14 @@ pub struct Store {
     /// Bounds CPU-heavy background jobs to one per core, so a burst of new
     /// objects cannot take every core from the hit path.
     pub background_permits: Arc<Semaphore>,
+    /// Invalidations: the generation fills check before storing.
+    purges: RwLock<Purges>,
+    /// `purges`' generation, readable without the lock when a fill starts.
+    generation: AtomicU64,
+    /// Entries removed for space or expiry (metrics).
+    pub evictions: Counter,
+    /// Requests that joined a fill already in flight (metrics).
+    pub coalesced: Counter,
 }
 
 /// Entries stay past freshness for revalidation and stale serving: for
@@ -165,6 +177,8 @@ pub struct Usage {
 
 impl Store {
     pub fn new(capacity: u64, keep: Duration) -> Arc<Store> {
+        let evictions = Counter::default();
+        let evicted = evictions.clone();
         let cache = Cache::builder()
             .max_capacity(capacity)
             .weigher(|_: &CacheKey, e: &Entry| match e {
@@ -176,6 +190,11 @@ impl Store {
             // LRU, not TinyLFU: a freshly filled object must never be
             // refused admission, or every request for it would be a miss.
             .eviction_policy(EvictionPolicy::lru())
+            .eviction_listener(move |_, _, cause| {
+                if matches!(cause, RemovalCause::Size | RemovalCause::Expired) {
+                    evicted.inc();
+                }
+            })
             .build();
         Arc::new(Store {
             cache,
@@ -184,6 +203,10 @@ impl Store {
             background_permits: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            purges: RwLock::new(Purges::default()),
+            generation: AtomicU64::new(0),
+            evictions,
+            coalesced: Counter::default(),
         })
     }
 
@@ -208,8 +231,10 @@ impl Store {
         let mut inflight = self.inflight.lock().expect("inflight lock poisoned");
         let slot = (key, discriminator);
         if let Some(shared) = inflight.get(&slot) {
+            self.coalesced.inc();
             return shared.clone();
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let store = self.clone();
         let fut = fill();
         let task_key = slot.0.clone();
@@ -226,6 +251,12 @@ impl Store {
                 Some(Entry::Object(o)) if o.is_fresh(Instant::now()) => FillResult::Stored(o),
                 _ => fut.await,
             };
+            // Held across the insert: see `purge` for why.
+            let purges = store.purges.read().await;
+            if purges.purged_since(generation, &task_key) {
+                tracing::debug!(key = task_key.key(), "invalidated during its fill: not stored");
+                return result;
+            }
             match &result {
                 FillResult::Refreshed(o) => store.put(task_key.clone(), o.clone()).await,
                 FillResult::Stored(o) => {
@@ -244,6 +275,7 @@ impl Store {
                 FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass).await,
                 FillResult::Uncached(_) | FillResult::Failed(_) => {}
             }
+            drop(purges);
             result
         });
         let shared = async move {
@@ -323,6 +355,34 @@ impl Store {
             .collect();
         for key in doomed {
             self.cache.invalidate(&*key).await;
+        }
+    }
+
+    /// Removes every entry `matchers` cover and stops fills in flight from
+    /// storing them again. Returns the number of entries removed.
+    pub async fn purge(&self, matchers: Arc<[KeyMatcher]>) -> usize {
+        {
+            let mut purges = self.purges.write().await;
+            let generation = purges.bump(matchers.clone());
+            self.generation.store(generation, Ordering::SeqCst);
+        }
+        let doomed: Vec<_> = self
+            .cache
+            .iter()
+            .filter(|(k, _)| matchers.iter().any(|m| m.matches(k)))
+            .map(|(k, _)| k)
+            .collect();
+        for key in &doomed {
+            self.cache.invalidate(&**key).await;
+        }
+        doomed.len()
+    }
+
+    /// Entries and weighted bytes as last counted (no pending tasks run).
+    pub fn current_usage(&self) -> Usage {
+        Usage {
+            entries: self.cache.entry_count(),
+            bytes: self.cache.weighted_size(),
         }
     }
 
