@@ -13,12 +13,14 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body::Body;
 use tracing::Instrument;
 
+use crate::access_log::AccessLog;
 use crate::body::EdgeBody;
 use crate::cache::freshness::RequestFacts;
 use crate::cache::{CacheKey, CachedObject, Entry, FillResult, Store};
 use crate::client_addr::ClientAddr;
 use crate::fill::{self, FillError, FillJob};
 use crate::forward;
+use crate::metrics::{InFlight, Metrics, RouteMetrics};
 use crate::origin::{BoxError, OriginRequest};
 use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
@@ -26,11 +28,17 @@ use crate::slice::fill::SliceFill;
 use crate::slice::respond::Slices;
 use crate::via;
 
+mod access;
+
 pub struct Edge {
     pub router: Router,
     pub store: Arc<Store>,
     pub identity: Arc<Identity>,
     pub max_object_size: u64,
+    pub metrics: Metrics,
+    /// Counters for requests no route matched.
+    pub unrouted: RouteMetrics,
+    pub access_log: Option<AccessLog>,
 }
 
 /// What the cache holds for a request, decided once per request.
@@ -73,24 +81,37 @@ impl Edge {
             route = tracing::field::Empty,
         );
         let start = Instant::now();
-        let resp = self.respond(req, client).instrument(span.clone()).await;
+        let _in_flight = InFlight::new(&self.metrics.in_flight);
+        let route = self.router.route(req.uri().path());
+        let logged = self.access_log.as_ref().map(|_| access::Seen::new(&req, client));
+        let resp = self.respond(req, route, client).instrument(span.clone()).await;
+        let x_cache = resp.headers().get(&X_CACHE);
+        let body_bytes = resp.body().size_hint().exact().unwrap_or(0);
+        route.map_or(&self.unrouted, |r| &r.metrics).record(
+            resp.status().as_u16(),
+            x_cache.map(|v| v.as_bytes()),
+            body_bytes,
+        );
+        if let (Some(log), Some(seen)) = (&self.access_log, logged) {
+            log.log(seen.record(log, &resp, body_bytes, start.elapsed()));
+        }
         let _enter = span.enter();
         tracing::debug!(
             status = resp.status().as_u16(),
-            cache = ?resp.headers().get(&X_CACHE),
+            cache = ?x_cache,
             micros = start.elapsed().as_micros() as u64,
             "response"
         );
         resp
     }
 
-    async fn respond<B>(&self, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
+    async fn respond<B>(&self, req: Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
         let path = req.uri().path();
-        let Some(route) = self.router.route(path) else {
+        let Some(route) = route else {
             return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
         };
         tracing::Span::current().record("route", route.prefix.as_str());
@@ -332,11 +353,16 @@ pub fn hit_future_size() -> usize {
     fn size_of_future<F: std::future::Future>(_: &F) -> usize {
         std::mem::size_of::<F>()
     }
+    let store = Store::new(1 << 20, std::time::Duration::ZERO);
+    let metrics = Metrics::new(store.clone());
     let edge: Arc<Edge> = Arc::new(Edge {
         router: Router::new(Vec::new()),
-        store: Store::new(1 << 20, std::time::Duration::ZERO),
+        store,
         identity: Arc::new(Identity::new("size")),
         max_object_size: 0,
+        unrouted: metrics.route("none"),
+        metrics,
+        access_log: None,
     });
     let req = Request::new(http_body_util::Empty::<Bytes>::new());
     let client = ClientAddr {

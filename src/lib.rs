@@ -5,6 +5,7 @@
 //! `Running` node; `run` is `start` plus reloading on SIGHUP and draining
 //! when the shutdown future completes.
 
+pub mod access_log;
 pub mod admin;
 pub mod body;
 pub mod cache;
@@ -18,6 +19,8 @@ pub mod encoding;
 pub mod fill;
 pub mod forward;
 pub mod headers;
+pub mod invalidation;
+pub mod metrics;
 pub mod origin;
 pub mod probe;
 pub mod proxy_protocol;
@@ -41,11 +44,14 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::access_log::AccessLog;
 use crate::admin::Admin;
+use crate::admin::auth::AdminAuth;
 use crate::cache::Store;
 use crate::cache::store::Usage;
 use crate::config::Config;
 use crate::drain::Drain;
+use crate::metrics::Metrics;
 use crate::reload::{ReloadError, Reloaded, Reloader, Site};
 use crate::server::Listener;
 
@@ -95,6 +101,10 @@ pub enum StartError {
     #[error("a TLS listener was given but the config has no tls_cert/tls_key")]
     NoCertificate,
     #[error(transparent)]
+    Admin(#[from] admin::ExposureError),
+    #[error("access log {0}")]
+    AccessLog(String),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
@@ -105,6 +115,7 @@ pub struct Running {
     admin_addr: Option<SocketAddr>,
     store: Arc<Store>,
     admin: Arc<Admin>,
+    access_log: Option<AccessLog>,
     reloader: Arc<Reloader>,
     drain: Drain,
     tasks: Vec<JoinHandle<()>>,
@@ -131,6 +142,19 @@ impl Running {
     /// Waits until background work (best-level re-compression) is done.
     pub async fn settled(&self) {
         self.store.settled().await;
+    }
+
+    /// Returns once every access log line of requests answered so far is
+    /// written (at once without an access log).
+    pub async fn access_log_flushed(&self) {
+        if let Some(log) = &self.access_log {
+            log.flush().await;
+        }
+    }
+
+    /// The access log, for a SIGUSR1 handler (reopen after rotation).
+    pub fn access_log(&self) -> Option<AccessLog> {
+        self.access_log.clone()
     }
 
     /// Reads the config file again and swaps it in (what SIGHUP does).
@@ -166,14 +190,39 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         (None, _) => None,
     };
     let server = config.server.clone();
+    if let Some(admin) = &listeners.admin {
+        admin::check_exposure(admin.local_addr()?, server.admin_token.is_some())?;
+    }
+    let metrics = Metrics::new(store.clone());
+    let access_log = match &server.access_log {
+        Some(dest) => Some(
+            AccessLog::start(dest.clone(), server.name.clone(), metrics.access_log_dropped.clone())
+                .map_err(|e| StartError::AccessLog(format!("{dest:?}: {e}")))?,
+        ),
+        None => None,
+    };
     let mut next_id = 0;
-    let site = Site::build(config, &store, None, &mut next_id).await?;
+    let site = Site::build(config, &store, &metrics, access_log.as_ref(), None, &mut next_id).await?;
     let identity = site.edge.identity.clone();
-    let reloader = Arc::new(Reloader::new(site, tls.clone(), store.clone(), next_id));
+    let reloader = Arc::new(Reloader::new(
+        site,
+        tls.clone(),
+        store.clone(),
+        metrics.clone(),
+        access_log.clone(),
+        next_id,
+    ));
     let admin = Arc::new(Admin {
         identity,
         ready: AtomicBool::new(true),
         reloader: reloader.clone(),
+        store: store.clone(),
+        metrics,
+        invalidations: Default::default(),
+        auth: AdminAuth {
+            token: server.admin_token.clone(),
+            key_id: server.admin_key_id.clone(),
+        },
     });
     let drain = Drain::default();
 
@@ -216,7 +265,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
     let mut admin_addr = None;
     if let Some(listener) = listeners.admin {
         let addr = listener.local_addr()?;
-        tracing::info!(address = %addr, "admin listening (/healthz, /readyz, POST /reload)");
+        tracing::info!(address = %addr, "admin listening (/healthz, /readyz, /metrics, invalidations, POST /reload)");
         admin_addr = Some(addr);
         let admin = admin.clone();
         tasks.push(tokio::spawn(server::serve(
@@ -232,6 +281,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         admin_addr,
         store,
         admin,
+        access_log,
         reloader,
         drain,
         tasks,
@@ -246,8 +296,14 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Out
     let hangups = hangup_signals();
     let running = start(config, listeners).await?;
     let reloads = tokio::spawn(reload_on_hangup(hangups, running.reloader()));
+    let reopens = running
+        .access_log()
+        .map(|log| tokio::spawn(access_log::reopen_on_usr1(log)));
     shutdown.await;
     reloads.abort();
+    if let Some(r) = reopens {
+        r.abort();
+    }
     tracing::info!("shutting down: draining");
     running.shutdown().await;
     Ok(())

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cachefront::config::{Config, DEFAULT_PATH, DEV_ACCESS_KEY, DEV_SECRET_KEY, OriginKind};
+use cachefront::config::{Config, DEFAULT_PATH, DEV_ACCESS_KEY, DEV_SECRET_KEY, LogFormat, OriginKind};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -48,8 +48,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cachefront::telemetry::init();
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Serve) {
+        cachefront::telemetry::init(LogFormat::Text);
+    }
+    match command {
         Command::Check => check(&cli.config),
         Command::Serve => serve(&cli.config),
         Command::DevOrigin { root, listen } => dev_origin(&root, listen),
@@ -91,13 +94,17 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn serve(path: &Path) -> ExitCode {
-    let config = match Config::load(path) {
+    let mut config = match Config::load(path) {
         Ok(c) => c,
         Err(errors) => {
+            cachefront::telemetry::init(LogFormat::Text);
             eprintln!("{errors}");
             return ExitCode::FAILURE;
         }
     };
+    cachefront::telemetry::init(config.server.log_format);
+    // The admin secret comes from the environment, never the config file.
+    config.server.admin_token = std::env::var("CACHEFRONT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     let workers = config
         .server
         .workers

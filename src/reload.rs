@@ -18,10 +18,13 @@ use arc_swap::ArcSwap;
 use thiserror::Error;
 
 use crate::StartError;
+use crate::access_log::AccessLog;
 use crate::cache::Store;
 use crate::client_addr::TrustedProxies;
 use crate::config::{Config, ConfigErrors, OriginConfig, OriginKind};
 use crate::edge::Edge;
+use crate::metrics::Metrics;
+use crate::origin::metered::MeteredOrigin;
 use crate::origin::{self, Origin};
 use crate::response::Identity;
 use crate::route::{Route, Router};
@@ -32,7 +35,7 @@ pub struct Site {
     pub edge: Arc<Edge>,
     pub trusted: TrustedProxies,
     pub config: Config,
-    origins: HashMap<String, Arc<Origin>>,
+    origins: HashMap<String, Arc<MeteredOrigin>>,
     /// Route fingerprint -> cache id.
     route_ids: HashMap<String, u32>,
 }
@@ -62,6 +65,8 @@ impl Site {
     pub async fn build(
         config: Config,
         store: &Arc<Store>,
+        metrics: &Metrics,
+        access_log: Option<&AccessLog>,
         previous: Option<&Site>,
         next_id: &mut u32,
     ) -> Result<Site, StartError> {
@@ -73,7 +78,10 @@ impl Site {
                 .and_then(|p| p.origins.get(name).cloned());
             let built = match reused {
                 Some(o) => o,
-                None => Arc::new(build_origin(name, cfg, &identity).await?),
+                None => Arc::new(MeteredOrigin::new(
+                    build_origin(name, cfg, &identity).await?,
+                    metrics.origin(name),
+                )),
             };
             origins.insert(name.clone(), built);
         }
@@ -89,7 +97,8 @@ impl Site {
                     *next_id - 1
                 });
             tracing::info!(path = %r.path, origin = %r.origin, key_prefix = %r.key_prefix, "route");
-            routes.push(Arc::new(Route::new(id, r, origins[&r.origin].clone())));
+            let route_metrics = metrics.route(&r.path);
+            routes.push(Arc::new(Route::new(id, r, origins[&r.origin].clone(), route_metrics)));
             route_ids.insert(fingerprint, id);
         }
         let edge = Arc::new(Edge {
@@ -97,6 +106,9 @@ impl Site {
             store: store.clone(),
             identity,
             max_object_size: config.cache.max_object_size,
+            metrics: metrics.clone(),
+            unrouted: metrics.route("none"),
+            access_log: access_log.cloned(),
         });
         Ok(Site {
             edge,
@@ -146,6 +158,8 @@ pub struct Reloader {
     /// The TLS listener's configuration, when there is one.
     pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     store: Arc<Store>,
+    pub metrics: Metrics,
+    access_log: Option<AccessLog>,
     /// The next unused route cache id; the lock also serializes reloads.
     next_id: tokio::sync::Mutex<u32>,
 }
@@ -155,12 +169,16 @@ impl Reloader {
         site: Site,
         tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
         store: Arc<Store>,
+        metrics: Metrics,
+        access_log: Option<AccessLog>,
         next_id: u32,
     ) -> Reloader {
         Reloader {
             site: Arc::new(ArcSwap::from_pointee(site)),
             tls,
             store,
+            metrics,
+            access_log,
             next_id: tokio::sync::Mutex::new(next_id),
         }
     }
@@ -195,7 +213,15 @@ impl Reloader {
             _ => None,
         };
         let mut id = *next_id;
-        let site = Site::build(config, &self.store, Some(&old), &mut id).await?;
+        let site = Site::build(
+            config,
+            &self.store,
+            &self.metrics,
+            self.access_log.as_ref(),
+            Some(&old),
+            &mut id,
+        )
+        .await?;
         *next_id = id;
         let kept = site.ids();
         let dropped: Vec<u32> = old.ids().difference(&kept).copied().collect();

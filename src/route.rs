@@ -14,7 +14,8 @@ use percent_encoding::percent_decode_str;
 use thiserror::Error;
 
 use crate::config::{RouteConfig, TtlBounds};
-use crate::origin::Origin;
+use crate::metrics::RouteMetrics;
+use crate::origin::metered::MeteredOrigin;
 
 /// A route with its origin resolved: what the edge needs per request.
 pub struct Route {
@@ -22,7 +23,9 @@ pub struct Route {
     pub id: u32,
     pub prefix: String,
     pub key_prefix: String,
-    pub origin: Arc<Origin>,
+    pub origin: Arc<MeteredOrigin>,
+    /// Request counters, resolved once (see `metrics`).
+    pub metrics: RouteMetrics,
     pub policy: RoutePolicy,
 }
 
@@ -42,12 +45,13 @@ pub struct RoutePolicy {
 }
 
 impl Route {
-    pub fn new(id: u32, cfg: &RouteConfig, origin: Arc<Origin>) -> Route {
+    pub fn new(id: u32, cfg: &RouteConfig, origin: Arc<MeteredOrigin>, metrics: RouteMetrics) -> Route {
         Route {
             id,
             prefix: cfg.path.clone(),
             key_prefix: cfg.key_prefix.clone(),
             origin,
+            metrics,
             policy: RoutePolicy {
                 cache_control: cfg.cache_control.clone(),
                 ttl: cfg.ttl,

@@ -94,7 +94,7 @@ mod tests {
             key: "static/a.css".into(),
         };
         assert!(m.matches(&CacheKey::new(1, "static/a.css")));
-        assert!(m.matches(&CacheKey::new(1, "static/a.css\0abc\00")));
+        assert!(m.matches(&CacheKey::new(1, "static/a.css\0abc\x000")));
         assert!(!m.matches(&CacheKey::new(1, "static/a.css.map")));
         assert!(!m.matches(&CacheKey::new(2, "static/a.css")));
     }

@@ -8,6 +8,7 @@ mod error;
 mod raw;
 mod server;
 mod validate;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use http::{HeaderValue, Uri};
 
 pub use error::{ConfigError, ConfigErrors};
+pub use watch::{DEFAULT_ADMIN_KEY_ID, LogFormat};
 
 /// The config bundled with the source tree: serves `examples/s3` through the
 /// embedded dev origin.
@@ -58,6 +60,14 @@ pub struct ServerConfig {
     pub drain_delay: Duration,
     /// Then: how long in-flight requests may take to finish.
     pub drain_timeout: Duration,
+    /// CloudFront-format access log; `None`: off.
+    pub access_log: Option<crate::access_log::Destination>,
+    /// The access key id SigV4 requests to the admin API must use.
+    pub admin_key_id: String,
+    pub log_format: LogFormat,
+    /// The admin token (env `CACHEFRONT_ADMIN_TOKEN`, never the file):
+    /// set by the CLI, or by whoever builds the config.
+    pub admin_token: Option<String>,
 }
 
 /// Certificates of the TLS listener: the default one, and others chosen by

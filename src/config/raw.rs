@@ -39,6 +39,10 @@ pub struct RawServer {
     pub tls_proxy_protocol: Option<bool>,
     pub drain_delay: Option<Spanned<String>>,
     pub drain_timeout: Option<Spanned<String>>,
+    // Watching: access log, admin API key id, log format (see `config::watch`).
+    pub access_log: Option<Spanned<String>>,
+    pub admin_key_id: Option<Spanned<String>>,
+    pub log_format: Option<Spanned<String>>,
 }
 
 /// `[[server.certs]]`: a certificate chosen by SNI.

@@ -115,6 +115,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         }
     };
     let serving = super::server::serving(&mut c, &raw.server, base_dir);
+    let watching = super::watch::watching(&mut c, &raw.server, base_dir);
 
     let workers = match &raw.server.workers {
         None => None,
@@ -175,6 +176,10 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             tls_proxy_protocol: serving.tls_proxy_protocol,
             drain_delay: serving.drain_delay,
             drain_timeout: serving.drain_timeout,
+            access_log: watching.access_log,
+            admin_key_id: watching.admin_key_id,
+            log_format: watching.log_format,
+            admin_token: None,
         },
         cache: CacheConfig {
             capacity,

@@ -8,6 +8,7 @@
 
 pub mod dev;
 mod http;
+pub mod metered;
 mod s3;
 
 use std::net::IpAddr;

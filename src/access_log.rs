@@ -1,0 +1,268 @@
+//! The access log, in CloudFront's standard log format (the `#Version` and
+//! `#Fields` lines, then tab-separated fields in CloudFront's order, `-`
+//! for empty), so tools that read CloudFront logs (goaccess, Athena
+//! tables, log shippers) read ours.
+//!
+//! A request builds a `Record` of cheap clones (header values and the URI
+//! share their bytes) and `try_send`s it into a bounded channel; a writer
+//! thread formats and writes. A full channel drops the record and counts
+//! it (`cachefront_access_log_dropped_lines_total`): a slow disk never
+//! slows a request. SIGUSR1 asks the writer to reopen the file (logrotate's
+//! `postrotate`).
+//!
+//! Our choices where CloudFront's fields do not map: `cs(Host)` and
+//! `x-host-header` are both the request's `Host`; `x-edge-location` is
+//! `server.name`; `sc-bytes` and `cs-bytes` count body bytes plus header
+//! bytes as written on HTTP/1.1; `time-taken` and `time-to-first-byte`
+//! are both the time to the response head (bodies stream after);
+//! `ssl-*`, `c-port` and the field-level-encryption fields are `-`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderValue, Method, Uri, Version};
+use prometheus_client::metrics::counter::Counter;
+use time::OffsetDateTime;
+
+mod format;
+
+pub use format::{FIELDS, encode};
+
+/// Records waiting for the writer before new ones are dropped.
+const CAPACITY: usize = 8192;
+
+/// Where the log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+/// One request, as logged.
+pub struct Record {
+    pub at: SystemTime,
+    pub client: IpAddr,
+    pub method: Method,
+    pub uri: Uri,
+    pub host: Option<HeaderValue>,
+    pub referer: Option<HeaderValue>,
+    pub user_agent: Option<HeaderValue>,
+    pub cookie: Option<HeaderValue>,
+    pub forwarded_for: Option<HeaderValue>,
+    pub https: bool,
+    pub version: Version,
+    pub request_bytes: u64,
+    pub status: u16,
+    /// CloudFront's result type (`Hit`, `RefreshHit`, `Miss`, `Error`).
+    pub result: &'static str,
+    pub response_bytes: u64,
+    pub content_type: Option<HeaderValue>,
+    pub content_length: Option<u64>,
+    pub range: Option<(u64, u64)>,
+    pub elapsed: Duration,
+    pub request_id: u64,
+}
+
+#[allow(clippy::large_enum_variant)] // inline in the channel: no allocation per line
+enum Message {
+    Line(Record),
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// The request side of the log; clones share the writer.
+#[derive(Clone)]
+pub struct AccessLog {
+    tx: SyncSender<Message>,
+    dropped: Counter,
+    reopen: Arc<AtomicBool>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl AccessLog {
+    /// Opens the destination and starts the writer thread.
+    pub fn start(destination: Destination, location: String, dropped: Counter) -> io::Result<AccessLog> {
+        let out = Output::open(&destination)?;
+        let (tx, rx) = sync_channel(CAPACITY);
+        let reopen = Arc::new(AtomicBool::new(false));
+        let writer = Writer {
+            destination,
+            out,
+            location,
+            reopen: reopen.clone(),
+        };
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(AccessLog {
+            tx,
+            dropped,
+            reopen,
+            next_id: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    pub fn next_request_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues a line; drops (and counts) it when the writer is behind.
+    pub fn log(&self, record: Record) {
+        match self.tx.try_send(Message::Line(record)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped.inc();
+            }
+        }
+    }
+
+    /// Asks the writer to reopen the file (after logrotate moved it).
+    pub fn reopen(&self) {
+        self.reopen.store(true, Ordering::SeqCst);
+    }
+
+    /// Returns once every line queued before the call is written.
+    pub async fn flush(&self) {
+        let tx = self.tx.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let (ack, done) = sync_channel(1);
+            if tx.send(Message::Flush(ack)).is_ok() {
+                let _ = done.recv();
+            }
+        })
+        .await;
+    }
+}
+
+enum Output {
+    Stdout(BufWriter<io::Stdout>),
+    File(BufWriter<File>),
+}
+
+impl Output {
+    fn open(destination: &Destination) -> io::Result<Output> {
+        let mut out = match destination {
+            Destination::Stdout => Output::Stdout(BufWriter::new(io::stdout())),
+            Destination::File(path) => {
+                let file = OpenOptions::new().create(true).append(true).open(path)?;
+                let empty = file.metadata()?.len() == 0;
+                let out = Output::File(BufWriter::new(file));
+                if !empty {
+                    return Ok(out);
+                }
+                out
+            }
+        };
+        // Each new file starts with CloudFront's header lines.
+        write!(out.writer(), "#Version: 1.0\n#Fields: {}\n", FIELDS.join(" "))?;
+        Ok(out)
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File(w) => w,
+        }
+    }
+}
+
+struct Writer {
+    destination: Destination,
+    out: Output,
+    location: String,
+    reopen: Arc<AtomicBool>,
+}
+
+/// The writer logs its own failures once per kind, not per line.
+static WRITE_ERROR: Mutex<bool> = Mutex::new(false);
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Message>) {
+        let mut line = String::with_capacity(512);
+        loop {
+            let first = match rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if self.reopen.swap(false, Ordering::SeqCst) {
+                self.flush();
+                match Output::open(&self.destination) {
+                    Ok(out) => self.out = out,
+                    Err(e) => tracing::error!(error = %e, "access log: reopening failed; writing to the old file"),
+                }
+            }
+            // Everything queued, then one flush: a write per batch, not per line.
+            let mut next = first;
+            while let Some(message) = next {
+                match message {
+                    Message::Line(record) => {
+                        line.clear();
+                        encode(&record, &self.location, &mut line);
+                        self.write(line.as_bytes());
+                    }
+                    Message::Flush(ack) => {
+                        self.flush();
+                        let _ = ack.send(());
+                    }
+                }
+                next = rx.try_recv().ok();
+            }
+            self.flush();
+        }
+        self.flush();
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.out.writer().write_all(bytes) {
+            report(&e);
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Err(e) = self.out.writer().flush() {
+            report(&e);
+        }
+    }
+}
+
+fn report(e: &io::Error) {
+    if let Ok(mut said) = WRITE_ERROR.lock()
+        && !*said
+    {
+        *said = true;
+        tracing::error!(error = %e, "access log: write failed (said once)");
+    }
+}
+
+/// `2024-05-01` and `12:34:56` in UTC.
+pub fn date_time(at: SystemTime) -> (String, String) {
+    let t = OffsetDateTime::from(at);
+    (
+        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
+    )
+}
+
+/// SIGUSR1: reopen the access log file (after logrotate moved it).
+pub async fn reopen_on_usr1(log: AccessLog) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+            tracing::warn!("no SIGUSR1: the access log cannot be reopened");
+            return;
+        };
+        while usr1.recv().await.is_some() {
+            tracing::info!("SIGUSR1: reopening the access log");
+            log.reopen();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = log;
+}

@@ -1,0 +1,224 @@
+//! The admin listener: health and readiness for load balancers and
+//! orchestrators, Prometheus metrics, invalidations (a JSON API and the
+//! CloudFront API), and `POST /reload`. Never exposed publicly: without an
+//! admin token it may only bind loopback (see `auth`).
+
+pub mod auth;
+pub mod sigv4;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+use serde::Deserialize;
+
+use crate::body::EdgeBody;
+use crate::cache::Store;
+use crate::invalidation::cloudfront;
+use crate::invalidation::{Invalidation, Invalidations};
+use crate::metrics::Metrics;
+use crate::origin::BoxError;
+use crate::reload::Reloader;
+use crate::response::Identity;
+use auth::{AdminAuth, Denied};
+use sigv4::Signed;
+
+/// Largest admin request body: 3,000 paths of 4,000 characters, in XML.
+const MAX_BODY: usize = 16 << 20;
+
+pub struct Admin {
+    pub identity: Arc<Identity>,
+    /// False once shutdown began: load balancers stop sending traffic.
+    pub ready: AtomicBool,
+    pub reloader: Arc<Reloader>,
+    pub store: Arc<Store>,
+    pub metrics: Metrics,
+    pub invalidations: Invalidations,
+    pub auth: AdminAuth,
+}
+
+/// An admin listener off loopback without a token would let anyone purge.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "admin_listen {0} is not a loopback address: set CACHEFRONT_ADMIN_TOKEN to expose the admin API, or bind 127.0.0.1"
+)]
+pub struct ExposureError(pub std::net::SocketAddr);
+
+/// Refuses a non-loopback admin listener without a token; says which mode
+/// the admin API runs in.
+pub fn check_exposure(addr: std::net::SocketAddr, token: bool) -> Result<(), ExposureError> {
+    if token {
+        tracing::info!(%addr, "admin API: bearer token (and SigV4 on the CloudFront API) required");
+    } else if addr.ip().is_loopback() {
+        tracing::info!(%addr, "admin API: no CACHEFRONT_ADMIN_TOKEN, so no authentication; loopback only");
+    } else {
+        tracing::error!(%addr, "admin API: refusing a non-loopback address without CACHEFRONT_ADMIN_TOKEN");
+        return Err(ExposureError(addr));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonBatch {
+    paths: Vec<String>,
+    caller_reference: Option<String>,
+}
+
+impl Admin {
+    pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<EdgeBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        if req.uri().path() == "/healthz" {
+            return text(StatusCode::OK, "ok\n".into());
+        }
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return text(StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}\n")),
+        };
+        let path = parts.uri.path();
+        let cloudfront = cloudfront::call(&parts.method, path);
+        let signed = Signed {
+            method: parts.method.as_str(),
+            path,
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+        };
+        if let Err(denied) = self.auth.check(&signed, path.starts_with(cloudfront::PREFIX)) {
+            return unauthorized(&denied, path.starts_with(cloudfront::PREFIX));
+        }
+        if let Some(call) = cloudfront {
+            let site = self.reloader.current();
+            return cloudfront::answer(call, &body, &self.invalidations, &site.edge.router, &self.store).await;
+        }
+        match (&parts.method, path) {
+            (_, "/readyz") if self.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ready\n".into()),
+            (_, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into()),
+            (&Method::GET, "/metrics") => {
+                let mut resp = text(StatusCode::OK, self.metrics.render());
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                resp
+            }
+            (&Method::POST, "/reload") => match self.reloader.reload().await {
+                Ok(r) => text(
+                    StatusCode::OK,
+                    format!(
+                        "reloaded: {} routes, {} dropped from cache\n",
+                        r.routes, r.dropped_routes
+                    ),
+                ),
+                Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("reload refused: {e}\n")),
+            },
+            (_, "/reload") => method_not_allowed("POST"),
+            (&Method::POST, "/invalidations") => self.create(&body).await,
+            (&Method::GET, "/invalidations") => {
+                let list: Vec<_> = self.invalidations.list().iter().map(json).collect();
+                json_response(StatusCode::OK, &serde_json::json!({ "invalidations": list }))
+            }
+            (_, "/invalidations") => method_not_allowed("GET, POST"),
+            (&Method::GET, p) if p.starts_with("/invalidations/") => {
+                match self.invalidations.get(&p["/invalidations/".len()..]) {
+                    Some(inv) => json_response(StatusCode::OK, &json(&inv)),
+                    None => json_response(
+                        StatusCode::NOT_FOUND,
+                        &serde_json::json!({ "error": "no such invalidation" }),
+                    ),
+                }
+            }
+            _ => self.identity.error(StatusCode::NOT_FOUND, "Not Found"),
+        }
+    }
+
+    async fn create(&self, body: &[u8]) -> Response<EdgeBody> {
+        let batch: JsonBatch = match serde_json::from_slice(body) {
+            Ok(b) => b,
+            Err(e) => return bad_request(&format!("expected {{\"paths\": [...]}}: {e}")),
+        };
+        let site = self.reloader.current();
+        match self
+            .invalidations
+            .create(&site.edge.router, &self.store, batch.paths, batch.caller_reference)
+            .await
+        {
+            Ok(inv) => json_response(StatusCode::CREATED, &json(&inv)),
+            Err(e) => bad_request(&e.to_string()),
+        }
+    }
+}
+
+fn json(inv: &Invalidation) -> serde_json::Value {
+    let created = inv
+        .created
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    serde_json::json!({
+        "id": inv.id,
+        "status": inv.status.as_str(),
+        "paths": inv.paths,
+        "caller_reference": inv.caller_reference,
+        "created_unix": created,
+    })
+}
+
+fn bad_request(reason: &str) -> Response<EdgeBody> {
+    json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": reason }))
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<EdgeBody> {
+    let mut resp = text(status, format!("{value}\n"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<EdgeBody> {
+    let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, format!("use {allow}\n"));
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+fn unauthorized(denied: &Denied, cloudfront: bool) -> Response<EdgeBody> {
+    let reason = match denied {
+        Denied::Missing => "credentials required: Authorization: Bearer <CACHEFRONT_ADMIN_TOKEN>".to_string(),
+        Denied::Bearer => "wrong bearer token".to_string(),
+        Denied::SigV4(e) => format!("SigV4: {e}"),
+    };
+    let mut resp = if cloudfront {
+        let code = match denied {
+            Denied::SigV4(sigv4::SigV4Error::Skew) => "RequestTimeTooSkewed",
+            Denied::SigV4(sigv4::SigV4Error::Mismatch) => "SignatureDoesNotMatch",
+            Denied::SigV4(sigv4::SigV4Error::UnknownKey) => "InvalidClientTokenId",
+            _ => "AccessDenied",
+        };
+        cloudfront::error(StatusCode::UNAUTHORIZED, code, &reason)
+    } else {
+        text(StatusCode::UNAUTHORIZED, format!("{reason}\n"))
+    };
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"cachefront admin\""),
+    );
+    resp
+}
+
+fn text(status: StatusCode, body: String) -> Response<EdgeBody> {
+    let mut resp = Response::new(EdgeBody::bytes(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

@@ -1,0 +1,58 @@
+//! The `[server]` keys for watching a node: the access log, the key id the
+//! admin API accepts in SigV4 requests, and the application log format.
+
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::raw::RawServer;
+use super::validate::Checker;
+use crate::access_log::Destination;
+
+/// How application logs (tracing) are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+pub(super) struct Watching {
+    pub access_log: Option<Destination>,
+    pub admin_key_id: String,
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_ADMIN_KEY_ID: &str = "cachefront";
+
+pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Watching {
+    let access_log = raw.access_log.as_ref().and_then(|v| match v.get_ref().trim() {
+        "" => c.err(
+            "server.access_log",
+            "empty: give a file path or \"-\" for stdout",
+            v.span(),
+        ),
+        "-" => Some(Destination::Stdout),
+        path => Some(Destination::File(base_dir.join(path))),
+    });
+    let admin_key_id = match &raw.admin_key_id {
+        Some(v) if v.get_ref().is_empty() || !v.get_ref().chars().all(|ch| ch.is_ascii_alphanumeric()) => {
+            let msg = "an access key id: letters and digits only";
+            c.err("server.admin_key_id", msg, v.span()).unwrap_or_default()
+        }
+        Some(v) => v.get_ref().clone(),
+        None => DEFAULT_ADMIN_KEY_ID.to_string(),
+    };
+    let log_format = match raw.log_format.as_ref().map(|v| (v.get_ref().as_str(), v)) {
+        None | Some(("text", _)) => LogFormat::Text,
+        Some(("json", _)) => LogFormat::Json,
+        Some((_, v)) => c
+            .err("server.log_format", "\"text\" or \"json\"", Spanned::span(v))
+            .unwrap_or_default(),
+    };
+    Watching {
+        access_log,
+        admin_key_id,
+        log_format,
+    }
+}

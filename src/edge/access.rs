@@ -1,0 +1,102 @@
+//! What the access log needs from a request, taken before the request is
+//! consumed: cheap clones only (header values and the URI share bytes).
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version, header};
+
+use crate::access_log::{AccessLog, Record};
+use crate::body::EdgeBody;
+use crate::client_addr::{ClientAddr, Scheme, X_FORWARDED_FOR};
+use crate::metrics::RESULTS;
+use crate::response::X_CACHE;
+
+pub struct Seen {
+    at: SystemTime,
+    client: ClientAddr,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    host: Option<HeaderValue>,
+    referer: Option<HeaderValue>,
+    user_agent: Option<HeaderValue>,
+    cookie: Option<HeaderValue>,
+    forwarded_for: Option<HeaderValue>,
+    request_bytes: u64,
+}
+
+impl Seen {
+    pub fn new<B>(req: &Request<B>, client: ClientAddr) -> Seen {
+        let h = req.headers();
+        let body = h
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0u64);
+        // The request line and headers as HTTP/1.1 writes them.
+        let line = req.method().as_str().len() + req.uri().to_string().len() + 11;
+        Seen {
+            at: SystemTime::now(),
+            client,
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            host: h.get(header::HOST).cloned().or_else(|| {
+                req.uri()
+                    .authority()
+                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            }),
+            referer: h.get(header::REFERER).cloned(),
+            user_agent: h.get(header::USER_AGENT).cloned(),
+            cookie: h.get(header::COOKIE).cloned(),
+            forwarded_for: h.get(&X_FORWARDED_FOR).cloned(),
+            request_bytes: line as u64 + header_bytes(h) + 2 + body,
+        }
+    }
+
+    pub fn record(self, log: &AccessLog, resp: &Response<EdgeBody>, body: u64, elapsed: Duration) -> Record {
+        let h = resp.headers();
+        let status = resp.status().as_u16();
+        let result = match h.get(&X_CACHE).map(|v| v.as_bytes()) {
+            Some(v) => RESULTS
+                .iter()
+                .find(|r| v.starts_with(r.as_bytes()))
+                .copied()
+                .unwrap_or("Miss"),
+            None if status >= 400 => "Error",
+            None => "Miss",
+        };
+        Record {
+            at: self.at,
+            client: self.client.ip,
+            method: self.method,
+            uri: self.uri,
+            host: self.host,
+            referer: self.referer,
+            user_agent: self.user_agent,
+            cookie: self.cookie,
+            forwarded_for: self.forwarded_for,
+            https: self.client.scheme == Scheme::Https,
+            version: self.version,
+            request_bytes: self.request_bytes,
+            status,
+            result,
+            // "HTTP/1.1 200 OK\r\n", headers, blank line, body.
+            response_bytes: 17 + header_bytes(h) + 2 + body,
+            content_type: h.get(header::CONTENT_TYPE).cloned(),
+            content_length: h
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .or(Some(body).filter(|b| *b > 0)),
+            range: h
+                .get(header::CONTENT_RANGE)
+                .and_then(|_| crate::slice::content_range(h))
+                .map(|(a, b, _)| (a, b)),
+            elapsed,
+            request_id: log.next_request_id(),
+        }
+    }
+}
+
+fn header_bytes(h: &HeaderMap) -> u64 {
+    h.iter().map(|(n, v)| (n.as_str().len() + v.len() + 4) as u64).sum()
+}

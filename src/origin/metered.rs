@@ -1,0 +1,52 @@
+//! An origin with its metrics: requests, errors and time to response
+//! headers. Derefs to `Origin`, so routes use it as one; `get` and
+//! `forward` are shadowed to count.
+
+use std::ops::Deref;
+use std::time::Instant;
+
+use super::{Origin, OriginError, OriginRequest, OriginResponse, RequestBody};
+use crate::metrics::OriginMetrics;
+
+pub struct MeteredOrigin {
+    origin: Origin,
+    metrics: OriginMetrics,
+}
+
+impl MeteredOrigin {
+    pub fn new(origin: Origin, metrics: OriginMetrics) -> MeteredOrigin {
+        MeteredOrigin { origin, metrics }
+    }
+
+    pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {
+        let start = Instant::now();
+        let result = self.origin.get(req).await;
+        self.record(start, result.is_err());
+        result
+    }
+
+    pub async fn forward(&self, req: &OriginRequest, body: RequestBody) -> Result<OriginResponse, OriginError> {
+        let start = Instant::now();
+        let result = self.origin.forward(req, body).await;
+        self.record(start, result.is_err());
+        result
+    }
+
+    fn record(&self, start: Instant, failed: bool) {
+        self.metrics.requests.inc();
+        if failed {
+            self.metrics.errors.inc();
+        }
+        if let Some(h) = &self.metrics.latency {
+            h.observe(start.elapsed().as_secs_f64());
+        }
+    }
+}
+
+impl Deref for MeteredOrigin {
+    type Target = Origin;
+
+    fn deref(&self) -> &Origin {
+        &self.origin
+    }
+}
