@@ -14,6 +14,7 @@ mod drain;
 mod errors;
 mod expiry;
 mod http_origin;
+mod invalidation;
 mod loops;
 mod paths;
 mod probe;

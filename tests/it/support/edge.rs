@@ -92,3 +92,9 @@ impl TestEdge {
         self.running.as_ref().unwrap()
     }
 }
+
+impl TestEdge {
+    pub fn admin_client(&self) -> super::admin::AdminClient {
+        super::admin::AdminClient::new(self.admin)
+    }
+}

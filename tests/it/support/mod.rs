@@ -1,6 +1,7 @@
 //! Test support: real servers on ephemeral loopback ports — the edge, an
 //! in-process S3 origin (s3s-fs), a small HTTP origin — and a client.
 
+pub mod admin;
 pub mod client;
 pub mod edge;
 pub mod gate;
