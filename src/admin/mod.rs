@@ -103,7 +103,7 @@ impl Admin {
             (_, "/readyz") if self.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ready\n".into()),
             (_, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into()),
             (&Method::GET, "/metrics") => {
-                let mut resp = text(StatusCode::OK, self.metrics.render());
+                let mut resp = text(StatusCode::OK, self.metrics.render().await);
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

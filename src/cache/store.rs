@@ -378,14 +378,6 @@ impl Store {
         doomed.len()
     }
 
-    /// Entries and weighted bytes as last counted (no pending tasks run).
-    pub fn current_usage(&self) -> Usage {
-        Usage {
-            entries: self.cache.entry_count(),
-            bytes: self.cache.weighted_size(),
-        }
-    }
-
     /// Entry count and weighted size after moka's pending evictions ran.
     pub async fn usage(&self) -> Usage {
         self.cache.run_pending_tasks().await;
