@@ -54,7 +54,10 @@ async fn metrics_count_a_known_sequence_of_requests() {
         .parse()
         .unwrap();
     assert!(sent >= 3 * 60, "three 60-byte bodies and a 404 page: {sent}");
-    assert!(m.iter().any(|l| l.starts_with("cachefront_cache_evictions_total ")), "{show}");
+    assert!(
+        m.iter().any(|l| l.starts_with("cachefront_cache_evictions_total ")),
+        "{show}"
+    );
 }
 
 #[tokio::test]

@@ -45,12 +45,23 @@ async fn exact_and_wildcard_paths_remove_every_variant() {
     assert_eq!(origin.requests(), fetched + 1);
     let identity = edge.get("/static/css/site.css").await;
     assert!(identity.body == css("v2").as_bytes(), "the new version");
-    assert!(edge.get("/static/js/app.js").await.x_cache().starts_with("Hit"), "a sibling stays");
+    assert!(
+        edge.get("/static/js/app.js").await.x_cache().starts_with("Hit"),
+        "a sibling stays"
+    );
 
     assert_eq!(admin.invalidate(&["/static/*"]).await.status, 201);
     assert!(edge.get("/static/js/app.js").await.x_cache().starts_with("Miss"));
-    assert!(edge.request("GET", "/static/css/site.css", &br).await.x_cache().starts_with("Miss"));
-    assert!(edge.get("/media/a.txt").await.x_cache().starts_with("Hit"), "another route stays");
+    assert!(
+        edge.request("GET", "/static/css/site.css", &br)
+            .await
+            .x_cache()
+            .starts_with("Miss")
+    );
+    assert!(
+        edge.get("/media/a.txt").await.x_cache().starts_with("Hit"),
+        "another route stays"
+    );
 
     assert_eq!(admin.invalidate(&["/*"]).await.status, 201);
     assert!(edge.get("/media/a.txt").await.x_cache().starts_with("Miss"));
@@ -75,7 +86,9 @@ async fn an_invalidation_removes_every_slice() {
     let r = edge.admin_client().invalidate(&["/video.mp4"]).await;
     assert_eq!(r.status, 201);
     assert_eq!(edge.running().cache_usage().await.entries, 0, "object and slices gone");
-    let part = edge.request("GET", "/video.mp4", &[("range", "bytes=1048576-1048586")]).await;
+    let part = edge
+        .request("GET", "/video.mp4", &[("range", "bytes=1048576-1048586")])
+        .await;
     assert_eq!(part.status, 206);
     assert!(part.x_cache().starts_with("Miss"));
     assert_eq!(origin.requests(), 4);
@@ -99,7 +112,10 @@ async fn a_fill_in_flight_cannot_put_the_invalidated_object_back() {
     origin.gate.release();
     let first = first.await.unwrap();
     assert!(first.x_cache().starts_with("Miss"));
-    assert!(first.body == css("old").as_bytes(), "the waiting client gets its answer");
+    assert!(
+        first.body == css("old").as_bytes(),
+        "the waiting client gets its answer"
+    );
 
     let next = edge.get("/static/a.css").await;
     assert!(next.x_cache().starts_with("Miss"), "not stored by the fill from before");

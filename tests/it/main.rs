@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod cli;
 mod client_addr;
+mod cloudfront_api;
 mod coalescing;
 mod compression;
 mod conditional;
