@@ -8,15 +8,21 @@ use cachefront::config::Config;
 use crate::support::{S3Origin, TestEdge, s3_origin::DJANGO_ROUTES};
 
 async fn edge_logging_to(origin: &S3Origin, file: &Path) -> TestEdge {
-    let toml = origin
-        .config(DJANGO_ROUTES)
-        .replacen("[server]", &format!("[server]\naccess_log = {:?}", file.display().to_string()), 1);
+    let toml = origin.config(DJANGO_ROUTES).replacen(
+        "[server]",
+        &format!("[server]\naccess_log = {:?}", file.display().to_string()),
+        1,
+    );
     let config = Config::parse(&toml, Path::new(".")).unwrap();
     TestEdge::start_config(config, Default::default()).await
 }
 
 fn lines(file: &Path) -> Vec<String> {
-    std::fs::read_to_string(file).unwrap().lines().map(str::to_string).collect()
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[tokio::test]

@@ -147,12 +147,10 @@ async fn a_wrong_key_or_secret_is_refused() {
     assert!(text.contains("<Code>InvalidClientTokenId</Code>"), "{text}");
     // SigV4 is for the CloudFront API only.
     let admin = edge.admin_client();
-    let sig = format!(
-        "AWS4-HMAC-SHA256 Credential=cachefront/20260101/us-east-1/cloudfront/aws4_request, SignedHeaders=host, Signature=00"
-    );
+    let sig = "AWS4-HMAC-SHA256 Credential=cachefront/20260101/us-east-1/cloudfront/aws4_request, SignedHeaders=host, Signature=00";
     assert_eq!(
         admin
-            .send("GET", "/metrics", &[("authorization", &sig)], "")
+            .send("GET", "/metrics", &[("authorization", sig)], "")
             .await
             .status,
         401
