@@ -58,17 +58,40 @@ impl Edge {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        let _in_flight = InFlight::new(&self.metrics.in_flight);
+        let route = self.router.route(req.uri().path());
+        // Only with an access log: the request's facts and a clock read.
+        let logged = self
+            .access_log
+            .as_ref()
+            .map(|_| (access::Seen::new(&req, client), Instant::now()));
         // Without debug logging a request costs no span, no clock read and
         // no instrumented wrapper (checked against the global filter once
         // per callsite, then a cached load).
-        if !tracing::enabled!(tracing::Level::DEBUG) {
-            return self.respond(req, client).await;
+        let resp = if tracing::enabled!(tracing::Level::DEBUG) {
+            Box::pin(self.respond_traced(req, route, client)).await
+        } else {
+            self.respond(req, route, client).await
+        };
+        let body_bytes = resp.body().size_hint().exact().unwrap_or(0);
+        route.map_or(&self.unrouted, |r| &r.metrics).record(
+            resp.status().as_u16(),
+            resp.headers().get(&X_CACHE).map(|v| v.as_bytes()),
+            body_bytes,
+        );
+        if let (Some(log), Some((seen, start))) = (&self.access_log, logged) {
+            log.log(seen.record(log, &resp, body_bytes, start.elapsed()));
         }
-        Box::pin(self.handle_traced(req, client)).await
+        resp
     }
 
-    /// `handle` with a span and a completion event per request.
-    async fn handle_traced<B>(self: Arc<Self>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
+    /// `respond` with a span and a completion event per request.
+    async fn respond_traced<B>(
+        &self,
+        req: Request<B>,
+        route: Option<&Arc<Route>>,
+        client: ClientAddr,
+    ) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -81,24 +104,11 @@ impl Edge {
             route = tracing::field::Empty,
         );
         let start = Instant::now();
-        let _in_flight = InFlight::new(&self.metrics.in_flight);
-        let route = self.router.route(req.uri().path());
-        let logged = self.access_log.as_ref().map(|_| access::Seen::new(&req, client));
         let resp = self.respond(req, route, client).instrument(span.clone()).await;
-        let x_cache = resp.headers().get(&X_CACHE);
-        let body_bytes = resp.body().size_hint().exact().unwrap_or(0);
-        route.map_or(&self.unrouted, |r| &r.metrics).record(
-            resp.status().as_u16(),
-            x_cache.map(|v| v.as_bytes()),
-            body_bytes,
-        );
-        if let (Some(log), Some(seen)) = (&self.access_log, logged) {
-            log.log(seen.record(log, &resp, body_bytes, start.elapsed()));
-        }
         let _enter = span.enter();
         tracing::debug!(
             status = resp.status().as_u16(),
-            cache = ?x_cache,
+            cache = ?resp.headers().get(&X_CACHE),
             micros = start.elapsed().as_micros() as u64,
             "response"
         );
