@@ -1,14 +1,17 @@
 //! One accepted connection, from the first byte to close: an optional PROXY
 //! protocol header, an optional TLS handshake, then hyper-util's auto builder
 //! (HTTP/1.1, or HTTP/2 by ALPN or prior knowledge), following the drain
-//! phases (`drain`).
+//! phases (`drain`), the client limits (`ClientLimits`, `idle`), and
+//! answering 500 when a request's task panics.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use http::{HeaderValue, Request, Response, Version, header};
+use futures_util::FutureExt;
+use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -17,12 +20,18 @@ use tokio::net::TcpStream;
 
 use crate::body::EdgeBody;
 use crate::client_addr::Peer;
+use crate::config::ClientLimits;
 use crate::drain::{ConnectionGuard, Drain, Phase};
+use crate::idle::{Activity, Watched};
 use crate::proxy_protocol;
 
 /// A client that has not finished its PROXY header or TLS handshake by
 /// then is dropped: it holds a socket and a task and has asked for nothing.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Request line plus headers, in all (HTTP/1): larger heads are answered
+/// 431 by hyper. nginx allows 1 KiB + 4 x 8 KiB; browsers send far less.
+pub const MAX_REQUEST_HEAD: usize = 20 * 1024;
 
 /// How a listener's connections are set up; shared by its connections.
 pub struct ConnSetup {
@@ -30,26 +39,35 @@ pub struct ConnSetup {
     /// The TLS listener's current configuration (swapped on reload).
     pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     pub proxy_protocol: bool,
+    pub limits: ClientLimits,
 }
 
 impl ConnSetup {
-    pub fn new(tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>, proxy_protocol: bool) -> ConnSetup {
+    pub fn new(
+        tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+        proxy_protocol: bool,
+        limits: ClientLimits,
+    ) -> ConnSetup {
         ConnSetup {
-            builder: builder(),
+            builder: builder(&limits),
             tls,
             proxy_protocol,
+            limits,
         }
     }
 }
 
 /// HTTP/1.1 and HTTP/2 settings, chosen rather than inherited.
-fn builder() -> auto::Builder<TokioExecutor> {
+fn builder(limits: &ClientLimits) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
-    // A timer enables hyper's 30 s limit on reading request headers
-    // (slowloris) and the HTTP/2 keep-alive pings below.
+    // A timer enables hyper's limit on reading request headers (slowloris;
+    // it also runs while a keep-alive connection waits for its next
+    // request) and the HTTP/2 keep-alive pings below.
     b.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+        .header_read_timeout(limits.header_read_timeout)
+        // hyper answers 431 when a request head outgrows its read buffer.
+        .max_buf_size(MAX_REQUEST_HEAD);
     b.http2()
         .timer(TokioTimer::new())
         // nginx's default; browsers open ~100. Bounds one connection's work.
@@ -111,27 +129,21 @@ async fn tls_then_http<I, H, F>(
 {
     let Some(tls) = &setup.tls else {
         let peer = Peer { addr, tls: false };
-        return http(io, peer, &setup.builder, handler, drain, guard).await;
+        return http(io, peer, setup, handler, drain, guard).await;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.load_full());
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
         Ok(Ok(stream)) => {
             let peer = Peer { addr, tls: true };
-            http(stream, peer, &setup.builder, handler, drain, guard).await;
+            http(stream, peer, setup, handler, drain, guard).await;
         }
         Ok(Err(e)) => tracing::debug!(error = %e, peer = %addr, "TLS handshake failed"),
         Err(_) => tracing::debug!(peer = %addr, "TLS handshake timed out"),
     }
 }
 
-async fn http<I, H, F>(
-    io: I,
-    peer: Peer,
-    builder: &auto::Builder<TokioExecutor>,
-    handler: H,
-    drain: Drain,
-    _guard: ConnectionGuard,
-) where
+async fn http<I, H, F>(io: I, peer: Peer, setup: &ConnSetup, handler: H, drain: Drain, _guard: ConnectionGuard)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
     F: Future<Output = Response<EdgeBody>> + Send + 'static,
@@ -140,15 +152,25 @@ async fn http<I, H, F>(
     let h2 = Arc::new(AtomicBool::new(false));
     let seen_h2 = h2.clone();
     let response_drain = drain.clone();
+    let activity = Arc::new(Activity::default());
+    let requests = activity.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let is_h2 = req.version() == Version::HTTP_2;
         if is_h2 {
             seen_h2.store(true, Ordering::Relaxed);
         }
-        let fut = handler(req, peer);
+        let in_flight = requests.request();
+        let handler = handler.clone();
+        let fut = async move { handler(req, peer).await };
         let drain = response_drain.clone();
         async move {
-            let mut resp = fut.await;
+            // A panic ends this request's task only: the client gets a 500,
+            // the connection and the node carry on.
+            let mut resp = match AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(resp) => resp,
+                Err(panic) => panicked(&panic, peer),
+            };
+            drop(in_flight);
             // While draining, an HTTP/1 client is told to reconnect.
             if !is_h2 && drain.is_draining() {
                 resp.headers_mut()
@@ -157,7 +179,11 @@ async fn http<I, H, F>(
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
-    let conn = builder.serve_connection(TokioIo::new(io), service);
+    let io = Watched {
+        io,
+        activity: activity.clone(),
+    };
+    let conn = setup.builder.serve_connection(TokioIo::new(io), service);
     let mut conn = std::pin::pin!(conn);
     let done = |r: Result<(), Box<dyn std::error::Error + Send + Sync>>| {
         if let Err(e) = r {
@@ -167,6 +193,14 @@ async fn http<I, H, F>(
     tokio::select! {
         r = conn.as_mut() => return done(r),
         () = drain.reached(Phase::Draining) => {}
+        () = activity.idle_for(setup.limits.keepalive_timeout) => {
+            // Idle: HTTP/1 closes at once, HTTP/2 says GOAWAY first.
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                r = conn.as_mut() => return done(r),
+                () = drain.reached(Phase::Forced) => return,
+            }
+        }
     }
     if h2.load(Ordering::Relaxed) {
         conn.as_mut().graceful_shutdown(); // GOAWAY; open streams finish
@@ -180,4 +214,25 @@ async fn http<I, H, F>(
         r = conn.as_mut() => done(r),
         () = drain.reached(Phase::Forced) => {}
     }
+}
+
+/// The answer to a request whose task panicked; the panic is logged.
+fn panicked(panic: &(dyn std::any::Any + Send), peer: Peer) -> Response<EdgeBody> {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)");
+    tracing::error!(panic = message, peer = %peer.addr, "request task panicked; answered 500");
+    let body = "Internal Server Error\n";
+    let mut resp = Response::new(EdgeBody::bytes(bytes::Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    resp
 }

@@ -30,6 +30,9 @@ use crate::via;
 
 mod access;
 
+/// Longest path and query answered (414 beyond): CloudFront's 8,192 bytes.
+pub const MAX_URL: usize = 8 * 1024;
+
 pub struct Edge {
     pub router: Router,
     pub store: Arc<Store>,
@@ -120,6 +123,9 @@ impl Edge {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URL {
+            return self.identity.error(StatusCode::URI_TOO_LONG, "URI Too Long");
+        }
         let path = req.uri().path();
         let Some(route) = route else {
             return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
@@ -363,7 +369,7 @@ pub fn hit_future_size() -> usize {
     fn size_of_future<F: std::future::Future>(_: &F) -> usize {
         std::mem::size_of::<F>()
     }
-    let store = Store::new(1 << 20, std::time::Duration::ZERO);
+    let store = Store::new(1 << 20, std::time::Duration::ZERO, 1);
     let metrics = Metrics::new(store.clone());
     let edge: Arc<Edge> = Arc::new(Edge {
         router: Router::new(Vec::new()),

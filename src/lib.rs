@@ -19,6 +19,7 @@ pub mod encoding;
 pub mod fill;
 pub mod forward;
 pub mod headers;
+pub mod idle;
 pub mod invalidation;
 pub mod metrics;
 pub mod origin;
@@ -183,7 +184,7 @@ impl Running {
 
 /// Builds origins and routes and starts serving on `listeners`.
 pub async fn start(config: Config, listeners: Listeners) -> Result<Running, StartError> {
-    let store = Store::new(config.cache.capacity, config.cache.keep);
+    let store = Store::new(config.cache.capacity, config.cache.keep, config.cache.max_fills);
     let tls = match (&listeners.tls, &config.server.tls) {
         (Some(_), Some(t)) => Some(Arc::new(ArcSwap::new(tls::acceptor_config(t)?))),
         (Some(_), None) => return Err(StartError::NoCertificate),
@@ -232,12 +233,16 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         let client = site.trusted.client(peer, req.headers());
         site.edge.clone().handle(req, client)
     };
+    // Both edge listeners draw on one connection limit.
+    let connections = Arc::new(tokio::sync::Semaphore::new(server.limits.max_connections));
     let edge_addr = listeners.edge.local_addr()?;
     tracing::info!(address = %edge_addr, "edge listening (HTTP/1.1, h2c)");
     let plain = Listener {
         tcp: listeners.edge,
         tls: None,
         proxy_protocol: server.proxy_protocol,
+        limits: server.limits,
+        connections: connections.clone(),
     };
     let mut tasks = vec![tokio::spawn(server::serve(
         plain,
@@ -254,6 +259,8 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
             tcp,
             tls,
             proxy_protocol: server.tls_proxy_protocol,
+            limits: server.limits,
+            connections,
         };
         tasks.push(tokio::spawn(server::serve(
             listener,

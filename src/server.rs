@@ -1,5 +1,6 @@
 //! Accept loops: `TCP_NODELAY` on every socket, connections handed to
-//! per-core runtimes, accepting until the drain closes the listeners.
+//! per-core runtimes, at most `max_connections` at once (the rest wait in
+//! the listen backlog), accepting until the drain closes the listeners.
 //! What happens on a connection is `connection`'s business.
 
 use std::future::Future;
@@ -11,9 +12,11 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 
 use crate::body::EdgeBody;
 use crate::client_addr::Peer;
+use crate::config::ClientLimits;
 use crate::connection::{self, ConnSetup};
 use crate::drain::{Drain, Phase};
 
@@ -54,14 +57,20 @@ pub struct Listener {
     pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     /// Expect a PROXY protocol header first.
     pub proxy_protocol: bool,
+    pub limits: ClientLimits,
+    /// One permit per open connection, shared by the listeners it bounds.
+    pub connections: Arc<Semaphore>,
 }
 
 impl Listener {
     pub fn plain(tcp: TcpListener) -> Listener {
+        let limits = ClientLimits::default();
         Listener {
             tcp,
             tls: None,
             proxy_protocol: false,
+            connections: Arc::new(Semaphore::new(limits.max_connections)),
+            limits,
         }
     }
 }
@@ -73,12 +82,19 @@ where
     H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<EdgeBody>> + Send + 'static,
 {
-    let setup = Arc::new(ConnSetup::new(listener.tls, listener.proxy_protocol));
+    let setup = Arc::new(ConnSetup::new(listener.tls, listener.proxy_protocol, listener.limits));
     let tcp = listener.tcp;
     let mut next_worker = 0usize;
     let closing = drain.clone();
     let mut stop = std::pin::pin!(closing.reached(Phase::Closing));
     loop {
+        // At the limit, stop accepting: new connections wait in the
+        // backlog (the kernel refuses them once it is full), open ones
+        // are served as before.
+        let permit = tokio::select! {
+            permit = listener.connections.clone().acquire_owned() => permit.expect("never closed"),
+            () = &mut stop => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = tcp.accept() => match accepted {
                 Ok(conn) => conn,
@@ -113,7 +129,7 @@ where
             },
             None => stream,
         };
-        let task = connection::serve(
+        let conn = connection::serve(
             stream,
             peer,
             setup.clone(),
@@ -121,6 +137,10 @@ where
             drain.clone(),
             drain.connection(),
         );
+        let task = async move {
+            conn.await;
+            drop(permit);
+        };
         match worker {
             Some(handle) => drop(handle.spawn(task)),
             None => drop(tokio::spawn(task)),

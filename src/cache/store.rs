@@ -106,6 +106,9 @@ pub struct Store {
     pub evictions: Counter,
     /// Requests that joined a fill already in flight (metrics).
     pub coalesced: Counter,
+    /// Bounds origin fills running at once (`cache.max_fills`), and with
+    /// `max_object_size` the bytes they buffer; more fills queue.
+    fill_permits: Arc<Semaphore>,
 }
 
 /// Entries stay past freshness for revalidation and stale serving: for
@@ -176,7 +179,7 @@ pub struct Usage {
 }
 
 impl Store {
-    pub fn new(capacity: u64, keep: Duration) -> Arc<Store> {
+    pub fn new(capacity: u64, keep: Duration, max_fills: usize) -> Arc<Store> {
         let evictions = Counter::default();
         let evicted = evictions.clone();
         let cache = Cache::builder()
@@ -207,6 +210,7 @@ impl Store {
             generation: AtomicU64::new(0),
             evictions,
             coalesced: Counter::default(),
+            fill_permits: Arc::new(Semaphore::new(max_fills)),
         })
     }
 
@@ -249,7 +253,11 @@ impl Store {
             // registration has already stored its object: use it.
             let result = match store.cache.get(&task_key).await {
                 Some(Entry::Object(o)) if o.is_fresh(Instant::now()) => FillResult::Stored(o),
-                _ => fut.await,
+                _ => {
+                    // Queued behind `max_fills` others; the semaphore is never closed.
+                    let _permit = store.fill_permits.clone().acquire_owned().await;
+                    fut.await
+                }
             };
             // Held across the insert: see `purge` for why.
             let purges = store.purges.read().await;

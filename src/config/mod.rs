@@ -68,6 +68,33 @@ pub struct ServerConfig {
     /// The admin token (env `CACHEFRONT_ADMIN_TOKEN`, never the file):
     /// set by the CLI, or by whoever builds the config.
     pub admin_token: Option<String>,
+    /// What one client may hold; read at start (a reload keeps them).
+    pub limits: ClientLimits,
+}
+
+/// Bounds on what clients may hold of the node (slowloris, idle keep-alive,
+/// connection floods). Request heads are bounded at 20 KiB and URLs at
+/// 8 KiB in code (`connection`, `edge`): nginx's and CloudFront's sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// An HTTP/1 client must send a whole request head within this.
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight and no bytes moving for this
+    /// long is closed (HTTP/1 keep-alive and idle HTTP/2).
+    pub keepalive_timeout: Duration,
+    /// Connections served at once across the edge listeners; beyond it new
+    /// connections wait in the listen backlog, existing ones are unaffected.
+    pub max_connections: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            header_read_timeout: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(75),
+            max_connections: 65_536,
+        }
+    }
 }
 
 /// Certificates of the TLS listener: the default one, and others chosen by
@@ -101,6 +128,9 @@ pub struct CacheConfig {
     pub max_object_size: u64,
     /// How long past staleness an entry is kept for revalidation.
     pub keep: Duration,
+    /// Origin fills running at once; more wait their turn. With
+    /// `max_object_size` this bounds the bytes buffered from origins.
+    pub max_fills: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +174,10 @@ pub struct HttpOriginConfig {
     pub preserve_host: bool,
     /// How long an idle pooled connection to the origin is kept.
     pub idle_timeout: Duration,
+    /// Resolves the origin's host name; `None`: the system resolver. Not a
+    /// config key: set by programs that embed the node (tests use it to
+    /// point names at loopback sockets without DNS).
+    pub resolver: Option<crate::origin::Resolver>,
 }
 
 #[derive(Debug, Clone)]

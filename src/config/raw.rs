@@ -43,6 +43,10 @@ pub struct RawServer {
     pub access_log: Option<Spanned<String>>,
     pub admin_key_id: Option<Spanned<String>>,
     pub log_format: Option<Spanned<String>>,
+    // Limits on clients (see `config::server`).
+    pub header_read_timeout: Option<Spanned<String>>,
+    pub keepalive_timeout: Option<Spanned<String>>,
+    pub max_connections: Option<Spanned<i64>>,
 }
 
 /// `[[server.certs]]`: a certificate chosen by SNI.
@@ -60,6 +64,7 @@ pub struct RawCache {
     pub capacity: Option<Spanned<String>>,
     pub max_object_size: Option<Spanned<String>>,
     pub keep: Option<Spanned<String>>,
+    pub max_fills: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use super::raw::{RawCert, RawServer};
 use super::validate::Checker;
-use super::{CertPaths, SniCert, TlsConfig};
+use super::{CertPaths, ClientLimits, SniCert, TlsConfig};
 
 const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,6 +28,7 @@ pub(super) struct Serving {
     pub tls_proxy_protocol: bool,
     pub drain_delay: Duration,
     pub drain_timeout: Duration,
+    pub limits: ClientLimits,
 }
 
 pub(super) fn serving(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Serving {
@@ -71,6 +72,43 @@ pub(super) fn serving(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> 
         tls_proxy_protocol: raw.tls_proxy_protocol.unwrap_or(false),
         drain_delay: c.duration("server.drain_delay", &raw.drain_delay, DEFAULT_DRAIN_DELAY),
         drain_timeout: c.duration("server.drain_timeout", &raw.drain_timeout, DEFAULT_DRAIN_TIMEOUT),
+        limits: limits(c, raw),
+    }
+}
+
+fn limits(c: &mut Checker<'_>, raw: &RawServer) -> ClientLimits {
+    let d = ClientLimits::default();
+    let positive = |c: &mut Checker<'_>, key: &str, v: &Option<Spanned<String>>, default: Duration| {
+        let value = c.duration(key, v, default);
+        if value.is_zero() {
+            let span = v.as_ref().expect("a zero is written").span();
+            c.err::<()>(key, "must be more than 0s", span);
+        }
+        value
+    };
+    let header_read_timeout = positive(
+        c,
+        "server.header_read_timeout",
+        &raw.header_read_timeout,
+        d.header_read_timeout,
+    );
+    let keepalive_timeout = positive(
+        c,
+        "server.keepalive_timeout",
+        &raw.keepalive_timeout,
+        d.keepalive_timeout,
+    );
+    let max_connections = match &raw.max_connections {
+        None => d.max_connections,
+        Some(n) if (1..=1 << 24).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => c
+            .err("server.max_connections", "must be between 1 and 16777216", n.span())
+            .unwrap_or(d.max_connections),
+    };
+    ClientLimits {
+        header_read_timeout,
+        keepalive_timeout,
+        max_connections,
     }
 }
 

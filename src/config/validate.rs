@@ -20,6 +20,9 @@ const DEFAULT_ADMIN: &str = "127.0.0.1:9091";
 /// CloudFront's origin defaults.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Origin fills at once: far above what a healthy origin needs, low enough
+/// that 256 x `max_object_size` bounds the memory buffered from origins.
+const DEFAULT_MAX_FILLS: usize = 256;
 const DEFAULT_ERROR_TTL: Duration = Duration::from_secs(10);
 /// moka weighs entries in `u32`, and one object must fit in one weight.
 const MAX_OBJECT_SIZE_LIMIT: u64 = 1 << 31;
@@ -125,6 +128,13 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
     let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
     let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
     let keep = c.duration("cache.keep", &raw.cache.keep, Duration::from_secs(3600));
+    let max_fills = match &raw.cache.max_fills {
+        None => DEFAULT_MAX_FILLS,
+        Some(n) if (1..=65_536).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => c
+            .err("cache.max_fills", "must be between 1 and 65536", n.span())
+            .unwrap_or(DEFAULT_MAX_FILLS),
+    };
     if let Some(s) = &raw.cache.max_object_size
         && max_object_size >= MAX_OBJECT_SIZE_LIMIT
     {
@@ -180,11 +190,13 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             admin_key_id: watching.admin_key_id,
             log_format: watching.log_format,
             admin_token: None,
+            limits: serving.limits,
         },
         cache: CacheConfig {
             capacity,
             max_object_size,
             keep,
+            max_fills,
         },
         origins,
         routes,
@@ -299,6 +311,7 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
                 url: url?,
                 preserve_host: raw.preserve_host.unwrap_or(false),
                 idle_timeout,
+                resolver: None,
             })
         }
         other => {

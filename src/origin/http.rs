@@ -10,6 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use super::resolve::OriginResolver;
 use super::{OriginError, OriginRequest, OriginResponse, RequestBody, error_chain};
 use crate::config::{HttpOriginConfig, OriginConfig};
 use crate::headers::{is_hop_by_hop, remove_hop_by_hop};
@@ -18,7 +19,7 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 pub struct HttpOrigin {
-    client: Client<HttpConnector, RequestBody>,
+    client: Client<HttpConnector<OriginResolver>, RequestBody>,
     base: Uri,
     host: HeaderValue,
     preserve_host: bool,
@@ -28,7 +29,7 @@ pub struct HttpOrigin {
 
 impl HttpOrigin {
     pub fn new(cfg: &OriginConfig, h: &HttpOriginConfig, via: HeaderValue) -> HttpOrigin {
-        let mut connector = HttpConnector::new();
+        let mut connector = HttpConnector::new_with_resolver(OriginResolver::from_config(h.resolver.as_ref()));
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(cfg.connect_timeout));
         let client = Client::builder(TokioExecutor::new())

@@ -9,6 +9,7 @@
 pub mod dev;
 mod http;
 pub mod metered;
+mod resolve;
 mod s3;
 
 use std::net::IpAddr;
@@ -21,6 +22,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use thiserror::Error;
 
 pub use self::http::HttpOrigin;
+pub use self::resolve::Resolver;
 pub use self::s3::S3Origin;
 use crate::config::{OriginConfig, OriginKind};
 
@@ -98,10 +100,17 @@ impl Origin {
     }
 
     pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {
-        match self {
+        let response = match self {
             Origin::S3(o) => o.get(req).await,
             Origin::Http(o) => o.send(req, empty_body()).await,
-        }
+        };
+        response.map(|r| self.bounded(r))
+    }
+
+    /// The body fails if the origin stalls mid-body for `response_timeout`.
+    fn bounded(&self, mut response: OriginResponse) -> OriginResponse {
+        response.body = crate::body::IdleTimeout::wrap(response.body, self.response_timeout());
+        response
     }
 
     /// Forwards a request with a body (HTTP origins only; S3 routes never
@@ -109,7 +118,7 @@ impl Origin {
     pub async fn forward(&self, req: &OriginRequest, body: RequestBody) -> Result<OriginResponse, OriginError> {
         match self {
             Origin::S3(_) => Err(OriginError::Protocol("S3 origins only serve GET".into())),
-            Origin::Http(o) => o.send(req, body).await,
+            Origin::Http(o) => o.send(req, body).await.map(|r| self.bounded(r)),
         }
     }
 
