@@ -51,6 +51,11 @@ impl Body for EdgeBody {
     }
 }
 
+/// The error of a body whose origin went quiet (a timeout: 504 to a fill).
+#[derive(Debug, thiserror::Error)]
+#[error("origin sent nothing for {0:?} mid-body")]
+pub struct Stalled(pub std::time::Duration);
+
 /// An origin body that fails when no frame arrives for `idle`: a stalled
 /// origin must not hold a client (or a fill) forever. The client of a
 /// response already started sees it aborted, never completed short.
@@ -85,9 +90,7 @@ impl Body for IdleTimeout {
                 Poll::Ready(frame)
             }
             Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(
-                    format!("origin sent nothing for {:?} mid-body", this.idle).into()
-                ))),
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Stalled(this.idle))))),
                 Poll::Pending => Poll::Pending,
             },
         }

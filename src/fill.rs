@@ -294,6 +294,7 @@ pub(crate) async fn collect(
             .map_err(|_| OriginError::Timeout(idle))?;
         match frame {
             None => break,
+            Some(Err(e)) if e.is::<crate::body::Stalled>() => return Err(OriginError::Timeout(idle).into()),
             Some(Err(e)) => return Err(OriginError::Body(e.to_string()).into()),
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {

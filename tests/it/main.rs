@@ -16,6 +16,7 @@ mod dev_origin;
 mod drain;
 mod errors;
 mod expiry;
+mod faults;
 mod http_origin;
 mod invalidation;
 mod loops;

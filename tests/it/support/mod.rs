@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod client;
 pub mod edge;
+pub mod faulty_origin;
 pub mod gate;
 pub mod http_origin;
 pub mod s3_origin;
