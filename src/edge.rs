@@ -18,6 +18,7 @@ use crate::body::EdgeBody;
 use crate::cache::freshness::RequestFacts;
 use crate::cache::{CacheKey, CachedObject, Entry, FillResult, Store};
 use crate::client_addr::ClientAddr;
+use crate::connection::MAX_REQUEST_HEAD;
 use crate::fill::{self, FillError, FillJob};
 use crate::forward;
 use crate::metrics::{InFlight, Metrics, RouteMetrics};
@@ -123,8 +124,15 @@ impl Edge {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URL {
+        let url_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+        if url_len > MAX_URL {
             return self.identity.error(StatusCode::URI_TOO_LONG, "URI Too Long");
+        }
+        if head_size(&req, url_len) > MAX_REQUEST_HEAD {
+            return self.identity.error(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "Request Header Fields Too Large",
+            );
         }
         let path = req.uri().path();
         let Some(route) = route else {
@@ -346,6 +354,16 @@ impl Edge {
         self.identity
             .error(status, status.canonical_reason().unwrap_or("Error"))
     }
+}
+
+/// Request line plus header lines, as an HTTP/1.1 client would send them.
+/// hyper's own bound (its read buffer, `connection::MAX_REQUEST_HEAD`) is
+/// approximate: a head that arrives in one read may exceed it.
+fn head_size<B>(req: &Request<B>, url_len: usize) -> usize {
+    let line = req.method().as_str().len() + url_len + 12;
+    req.headers()
+        .iter()
+        .fold(line, |n, (name, value)| n + name.as_str().len() + value.len() + 4)
 }
 
 /// The slice a cold request needs first: where its range starts.

@@ -19,6 +19,7 @@ mod expiry;
 mod faults;
 mod http_origin;
 mod invalidation;
+mod limits;
 mod loops;
 mod paths;
 mod probe;

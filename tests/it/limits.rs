@@ -1,0 +1,216 @@
+//! Limits on clients: head and URL sizes, header read and keep-alive idle
+//! timeouts, connection and fill bounds, request bodies on GET, panics.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::http_origin::{self, HttpOrigin};
+use crate::support::{TestEdge, raw_request};
+
+async fn edge_with(server_extra: &str) -> (HttpOrigin, TestEdge) {
+    let origin = HttpOrigin::start(|_| http_origin::ok("hello", &[("cache-control", "max-age=60")])).await;
+    let config = origin
+        .config("")
+        .replace("name = \"edge-test\"", &format!("name = \"edge-test\"\n{server_extra}"));
+    let edge = TestEdge::start(&config).await;
+    (origin, edge)
+}
+
+#[tokio::test]
+async fn request_heads_over_20_kib_are_431_and_urls_over_8_kib_414() {
+    let (_origin, edge) = edge_with("").await;
+    let big = "a".repeat(21 * 1024);
+    let (status, _) = raw_request(
+        edge.addr,
+        format!("GET / HTTP/1.1\r\nHost: e\r\nConnection: close\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 431);
+    let fits = "a".repeat(16 * 1024);
+    let req = format!("GET /ok HTTP/1.1\r\nHost: e\r\nX-Big: {fits}\r\nConnection: close\r\n\r\n");
+    assert_eq!(raw_request(edge.addr, req.as_bytes()).await.0, 200);
+
+    let long = format!("/{}", "u".repeat(8 * 1024));
+    let req = format!("GET {long} HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n");
+    assert_eq!(raw_request(edge.addr, req.as_bytes()).await.0, 414);
+    let req = format!("GET {} HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n", &long[..8000]);
+    assert_eq!(raw_request(edge.addr, req.as_bytes()).await.0, 200);
+}
+
+/// Reads until the server closes; returns how long that took.
+async fn time_to_close(mut s: TcpStream, trickle: bool) -> Duration {
+    let start = Instant::now();
+    let mut buf = [0u8; 1024];
+    for _ in 0..100 {
+        if trickle {
+            // One header line every 100 ms: never a whole head.
+            if s.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                return start.elapsed();
+            }
+        }
+        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return start.elapsed(),
+            _ => {}
+        }
+    }
+    panic!("connection still open after 10 s");
+}
+
+#[tokio::test]
+async fn slowloris_is_cut_off_at_the_configured_header_read_timeout() {
+    let (_origin, edge) = edge_with("header_read_timeout = \"500ms\"").await;
+    let mut s = TcpStream::connect(edge.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: e\r\n").await.unwrap();
+    let took = time_to_close(s, true).await;
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed_after_keepalive_timeout() {
+    let (_origin, edge) = edge_with("keepalive_timeout = \"300ms\"").await;
+    let mut s = TcpStream::connect(edge.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: e\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let took = time_to_close(s, false).await;
+    // Closed between one and two periods after going quiet; hyper's own
+    // header read timeout (30 s) would be far later.
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn beyond_max_connections_new_ones_wait_and_open_ones_are_unharmed() {
+    let (_origin, edge) = edge_with("max_connections = 2").await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(edge.addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: e\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 4096];
+        assert!(s.read(&mut buf).await.unwrap() > 0);
+        held.push(s);
+    }
+    // The third connects (the kernel's backlog) but is not served.
+    let mut third = TcpStream::connect(edge.addr).await.unwrap();
+    third.write_all(b"GET / HTTP/1.1\r\nHost: e\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let waited = tokio::time::timeout(Duration::from_millis(300), third.read(&mut buf)).await;
+    assert!(waited.is_err(), "served beyond max_connections");
+    // Open connections keep working.
+    held[0].write_all(b"GET / HTTP/1.1\r\nHost: e\r\n\r\n").await.unwrap();
+    assert!(held[0].read(&mut buf).await.unwrap() > 0);
+    // One closes: the waiting one is served.
+    drop(held.pop());
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .expect("served once a slot freed")
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn fills_beyond_max_fills_wait_their_turn() {
+    let origin = HttpOrigin::start(|_| http_origin::ok("x", &[("cache-control", "max-age=60")])).await;
+    let config = origin
+        .config("")
+        .replace("[[routes]]", "[cache]\nmax_fills = 1\n\n[[routes]]");
+    let edge = TestEdge::start(&config).await;
+    origin.gate.hold();
+    let a = tokio::spawn({
+        let c = edge.client.clone();
+        let url = edge.url("/a");
+        async move { c.request("GET", &url, &[]).await }
+    });
+    let b = tokio::spawn({
+        let c = edge.client.clone();
+        let url = edge.url("/b");
+        async move { c.request("GET", &url, &[]).await }
+    });
+    origin.gate.wait_for_requests(1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(origin.requests(), 1, "the second fill waits for the first");
+    origin.gate.release();
+    assert_eq!(a.await.unwrap().status, 200);
+    assert_eq!(b.await.unwrap().status, 200);
+    assert_eq!(origin.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_get_body_is_not_read_into_memory() {
+    let (origin, edge) = edge_with("").await;
+    // Declares 1 GB and sends 10 bytes: answered without waiting for them.
+    let mut s = TcpStream::connect(edge.addr).await.unwrap();
+    s.write_all(b"GET /x HTTP/1.1\r\nHost: e\r\nContent-Length: 1000000000\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("answered")
+        .unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    assert_eq!(origin.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_panicking_request_task_answers_500_and_the_node_stays_up() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handler = |req: http::Request<hyper::body::Incoming>, _peer: cachefront::client_addr::Peer| async move {
+        if req.uri().path() == "/panic" {
+            panic!("boom in a request task");
+        }
+        http::Response::new(cachefront::body::EdgeBody::bytes("fine".into()))
+    };
+    tokio::spawn(cachefront::server::serve(
+        cachefront::server::Listener::plain(listener),
+        handler,
+        Default::default(),
+        Default::default(),
+    ));
+    let (status, text) = raw_request(addr, b"GET /panic HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(status, 500);
+    assert!(text.contains("no-store"));
+    let (status, text) = raw_request(addr, b"GET /ok HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(status, 200);
+    assert!(text.ends_with("fine"));
+}
+
+#[tokio::test]
+async fn http2_header_lists_over_the_limit_are_refused() {
+    let (_origin, edge) = edge_with("").await;
+    let client = crate::support::client::Client::http2();
+    let ok = client.request("GET", &edge.url("/h2"), &[("x-a", "b")]).await;
+    assert_eq!(ok.status, 200);
+    let big = "b".repeat(40 * 1024);
+    let url = edge.url("/h2");
+    let fut = async {
+        let mut b = http::Request::builder()
+            .uri(url.as_str())
+            .version(http::Version::HTTP_2);
+        b = b.header("x-big", big.as_str());
+        let c = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        c.request(b.body(Default::default()).unwrap()).await
+    };
+    let r = tokio::time::timeout(Duration::from_secs(5), fut)
+        .await
+        .expect("answered");
+    match r {
+        Ok(resp) => assert_eq!(resp.status(), 431),
+        Err(_) => {} // stream reset (REFUSED_STREAM / PROTOCOL_ERROR): refused
+    }
+}
