@@ -31,6 +31,25 @@ const CACHE_OWNED: [header::HeaderName; 6] = [
     header::RANGE,
 ];
 
+/// Request headers that frameworks believe (Django's `USE_X_FORWARDED_HOST`,
+/// IIS and Symfony's URL rewrites, method overrides) but that are not part
+/// of the cache key: forwarded, one client's value could shape the response
+/// stored for everyone (cache poisoning). The edge sets `X-Forwarded-For`
+/// and `X-Forwarded-Proto` itself.
+const UNKEYED: [&str; 11] = [
+    "x-forwarded-host",
+    "x-forwarded-server",
+    "x-forwarded-port",
+    "x-forwarded-scheme",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-host",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "forwarded",
+];
+
 /// The origin request for a fill (always a GET) or a pass.
 pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client: ClientAddr) -> OriginRequest {
     let http = route.origin.keys_query();
@@ -38,6 +57,9 @@ pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client
     if http {
         headers = end_to_end(req.headers());
         for name in CACHE_OWNED {
+            headers.remove(name);
+        }
+        for name in UNKEYED {
             headers.remove(name);
         }
         if route.policy.compress {

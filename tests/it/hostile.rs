@@ -1,0 +1,392 @@
+//! Hostile input: a corpus of raw requests (traversal in every encoding,
+//! odd targets, bad Host, smuggling, folding, bad methods and versions,
+//! absurd Range / Accept-Encoding / If-* headers), each answered with a 4xx
+//! or a correct normal answer, never a 5xx or a panic, and no origin read
+//! outside a route's key_prefix. And unkeyed headers never poison the cache.
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+use percent_encoding::percent_decode_str;
+
+use crate::support::s3_origin::DJANGO_ROUTES;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{HttpOrigin, S3Origin, TestEdge, http_origin};
+
+const SECRET: &str = "TOP-SECRET";
+
+/// What a case may answer.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// 400-499 only.
+    ClientError,
+    /// A 4xx, or a normal answer (200, 206, 304, 404, 416…).
+    Sane,
+}
+
+struct Case {
+    name: String,
+    bytes: Vec<u8>,
+    expect: Expect,
+}
+
+fn get(target: &str, extra: &str) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nHost: edge.test\r\n{extra}Connection: close\r\n\r\n").into_bytes()
+}
+
+fn corpus() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut add = |name: String, bytes: Vec<u8>, expect| cases.push(Case { name, bytes, expect });
+
+    // Traversal towards objects outside the key prefix, every encoding.
+    let traversals = [
+        "../secret.txt",
+        "../../secret.txt",
+        "..%2fsecret.txt",
+        "%2e%2e/secret.txt",
+        "%2e%2e%2fsecret.txt",
+        "%2E%2E%2Fsecret.txt",
+        ".%2e/secret.txt",
+        "%252e%252e%252fsecret.txt",
+        "%252e%252e/secret.txt",
+        "..%252fsecret.txt",
+        "%c0%ae%c0%ae/secret.txt",
+        "..%c0%afsecret.txt",
+        "..%e0%80%afsecret.txt",
+        "%c0%2e%c0%2e/secret.txt",
+        "..\\secret.txt",
+        "..%5csecret.txt",
+        "%2e%2e%5csecret.txt",
+        "..%255csecret.txt",
+        "app.css%00",
+        "app.css%00.jpg",
+        "%00../secret.txt",
+        "a%01b",
+        "a%7fb",
+        "a%0d%0aX-Injected:%201",
+        "./app.css",
+        "%2e/app.css",
+        "a/./../../secret.txt",
+        "a/%2e%2e/%2e%2e/secret.txt",
+        "....//secret.txt",
+        "..;/secret.txt",
+        "%ff%fe",
+        "%",
+        "%zz",
+        "app.css?../../secret.txt",
+        "app.css#/../../secret.txt",
+    ];
+    for prefix in ["/static/", "/media/", "/static/css/"] {
+        for t in traversals {
+            add(
+                format!("traversal {prefix}{t}"),
+                get(&format!("{prefix}{t}"), ""),
+                Expect::Sane,
+            );
+        }
+    }
+    // Raw bytes hyper must refuse in a request target.
+    for (i, b) in [0u8, 1, 9, 0x7f, 0x80, 0xff, b' ', b'"', b'<'].into_iter().enumerate() {
+        let mut req = b"GET /static/a".to_vec();
+        req.push(b);
+        req.extend_from_slice(b"b HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n");
+        add(format!("raw byte {i} in target"), req, Expect::Sane);
+    }
+    // Targets: absolute-form, authority-form, asterisk, no slash.
+    for target in [
+        "http://evil.example/static/app.css",
+        "http://evil.example/static/../secret.txt",
+        "https://edge.test/static/app.css",
+        "http://edge.test:99999/static/app.css",
+        "http://user:pass@edge.test/static/app.css",
+        "evil.example:443",
+        "*",
+        "static/app.css",
+        "//static/app.css",
+        "/static//app.css",
+        "///secret.txt",
+        "/",
+        "/secret.txt",
+        "/STATIC/app.css",
+    ] {
+        add(format!("target {target}"), get(target, ""), Expect::Sane);
+    }
+    add(
+        "CONNECT authority-form".into(),
+        b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nConnection: close\r\n\r\n".to_vec(),
+        Expect::ClientError,
+    );
+    // Host header games.
+    for host in [
+        "",
+        "evil.example",
+        "a b",
+        "edge.test:abc",
+        "[::1",
+        "edge.test\r\nHost: evil.example",
+        &"h".repeat(4000),
+    ] {
+        let req = format!("GET /static/app.css HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        add(format!("host {:.20}", host), req.into_bytes(), Expect::Sane);
+    }
+    add(
+        "no host".into(),
+        b"GET /static/app.css HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+        Expect::Sane,
+    );
+    // Smuggling: CL + TE, duplicate or odd CL and TE.
+    let smuggle = "GET /static/../secret.txt HTTP/1.1\r\nHost: e\r\n\r\n";
+    for (name, headers) in [
+        ("cl+te", format!("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n")),
+        (
+            "te+cl",
+            format!("Transfer-Encoding: chunked\r\nContent-Length: {}\r\n", smuggle.len()),
+        ),
+        ("dup cl", "Content-Length: 0\r\nContent-Length: 45\r\n".into()),
+        ("dup cl same", "Content-Length: 0\r\nContent-Length: 0\r\n".into()),
+        ("cl list", "Content-Length: 0, 45\r\n".into()),
+        ("cl negative", "Content-Length: -1\r\n".into()),
+        ("cl plus", "Content-Length: +0\r\n".into()),
+        ("cl hex", "Content-Length: 0x10\r\n".into()),
+        ("te xchunked", "Transfer-Encoding: xchunked\r\n".into()),
+        ("te chunked,identity", "Transfer-Encoding: chunked, identity\r\n".into()),
+        ("te space", "Transfer-Encoding : chunked\r\n".into()),
+        ("te tab", "Transfer-Encoding:\tchunked\r\n".into()),
+        (
+            "te dup",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n".into(),
+        ),
+    ] {
+        for method in ["GET", "HEAD", "POST"] {
+            let req = format!(
+                "{method} /static/app.css HTTP/1.1\r\nHost: e\r\nConnection: close\r\n{headers}\r\n0\r\n\r\n{smuggle}"
+            );
+            add(format!("smuggle {name} {method}"), req.into_bytes(), Expect::Sane);
+        }
+    }
+    // Obsolete line folding.
+    for fold in [
+        "X-A: b\r\n c\r\n",
+        "X-A: b\r\n\tc\r\n",
+        " X-A: b\r\n",
+        "Host: e\r\n evil\r\n",
+    ] {
+        add(format!("folding {fold:?}"), get("/static/app.css", fold), Expect::Sane);
+    }
+    // Methods and versions.
+    for line in [
+        "G ET /static/app.css HTTP/1.1",
+        "GET\0 /static/app.css HTTP/1.1",
+        "get /static/app.css HTTP/1.1",
+        "FOO /static/app.css HTTP/1.1",
+        "DELETE /static/app.css HTTP/1.1",
+        "PUT /static/app.css HTTP/1.1",
+        "TRACE /static/app.css HTTP/1.1",
+        "OPTIONS * HTTP/1.1",
+        "/static/app.css HTTP/1.1",
+        "GET /static/app.css",
+        "GET /static/app.css HTTP/1.2",
+        "GET /static/app.css HTTP/2.0",
+        "GET /static/app.css HTTP/0.9",
+        "GET /static/app.css HTTP/1",
+        "GET /static/app.css HTTPS/1.1",
+        "GET /static/app.css HTTP/11.1",
+        "GET /static/app.css http/1.1",
+        "GET  /static/app.css  HTTP/1.1",
+        "GET /static/app.css HTTP/1.1 extra",
+        "\u{7f}GET /static/app.css HTTP/1.1",
+    ] {
+        let req = format!("{line}\r\nHost: e\r\nConnection: close\r\n\r\n");
+        add(format!("line {line:?}"), req.into_bytes(), Expect::Sane);
+    }
+    // Header values: Range, Accept-Encoding, conditionals; on an object
+    // that exists and one that does not.
+    let many_ranges = (0..2000).map(|i| format!("{i}-{i}")).collect::<Vec<_>>().join(",");
+    let headers = [
+        "Range: bytes=0-99999999999999999999999999".to_string(),
+        "Range: bytes=-0".into(),
+        "Range: bytes=5-1".into(),
+        "Range: bytes=a-b".into(),
+        "Range: bytes=--1".into(),
+        "Range: bytes=0-0,-1".into(),
+        "Range: items=0-1".into(),
+        "Range: bytes=".into(),
+        "Range: bytes=18446744073709551615-".into(),
+        format!("Range: bytes={many_ranges}"),
+        "Range: bytes=0-1\r\nRange: bytes=2-3".into(),
+        "Accept-Encoding: br;q=2, gzip;q=-1".into(),
+        "Accept-Encoding: *;q=0, identity;q=0".into(),
+        "Accept-Encoding: ;;;,,,=".into(),
+        format!("Accept-Encoding: {}", "gzip, ".repeat(1000)),
+        "Accept-Encoding: br;q=NaN".into(),
+        "If-None-Match: *".into(),
+        "If-None-Match: garbage".into(),
+        "If-None-Match: W/\"".into(),
+        format!("If-None-Match: {}", "\"x\", ".repeat(1000)),
+        "If-Modified-Since: not a date".into(),
+        "If-Modified-Since: Fri, 31 Dec 9999 23:59:59 GMT".into(),
+        "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT".into(),
+        "If-Match: \"nope\"".into(),
+        "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT".into(),
+        "If-Range: garbage\r\nRange: bytes=0-1".into(),
+        "If-Range: \"x\"\r\nRange: bytes=0-1".into(),
+        "Cache-Control: max-age=-1, no-cache=\"".into(),
+        "Pragma: no-cache".into(),
+        "Authorization: Basic Zm9vOmJhcg==".into(),
+        "Cookie: a=b".into(),
+        "X-Forwarded-For: 1.2.3.4, garbage".into(),
+        "Forwarded: for=\"[::1\"".into(),
+        "Via: 1.1 edge-test".into(),
+        "Expect: 100-continue".into(),
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA".into(),
+    ];
+    for path in ["/static/app.css", "/media/missing.jpg", "/media/a.jpg"] {
+        for h in &headers {
+            let name = format!("header {:.40} on {path}", h);
+            add(name, get(path, &format!("{h}\r\n")), Expect::Sane);
+        }
+    }
+    for (path, expect) in [("/static/big.txt", Expect::Sane), ("/nowhere", Expect::ClientError)] {
+        for h in &headers[..11] {
+            add(
+                format!("range {:.30} on {path}", h),
+                get(path, &format!("{h}\r\n")),
+                expect,
+            );
+        }
+    }
+    cases
+}
+
+/// Sends raw bytes; reads until the edge closes or is quiet for 1 s (a
+/// request that declared a body it never sent is left waiting: status 0).
+async fn send(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    for _ in 0..1000 {
+        match tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn a_corpus_of_hostile_requests_gets_4xx_or_sane_answers_and_never_leaves_the_key_prefix() {
+    let origin = S3Origin::start().await;
+    origin.put("secret.txt", SECRET);
+    origin.put("private/secret.txt", SECRET);
+    origin.put("static/app.css", "body{color:red}");
+    origin.put("static/big.txt", "0123456789".repeat(200));
+    origin.put("media/a.jpg", "jpeg");
+    let edge = TestEdge::start(&origin.config(DJANGO_ROUTES)).await;
+    let cases = corpus();
+    assert!(cases.len() >= 300, "corpus has {} cases", cases.len());
+
+    let results: Vec<(usize, (u16, String))> = futures_util::stream::iter(cases.iter().enumerate())
+        .map(|(i, c)| async move { (i, send(edge.addr, &c.bytes).await) })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut outcomes: BTreeMap<u16, usize> = BTreeMap::new();
+    for (i, (status, text)) in &results {
+        let case = &cases[*i];
+        *outcomes.entry(*status).or_default() += 1;
+        assert!(!text.contains(SECRET), "{}: leaked the secret", case.name);
+        // 0: the edge closed without answering (hyper does for some
+        // unparseable heads); otherwise a 4xx or a normal answer.
+        let ok = match case.expect {
+            Expect::ClientError => (400..500).contains(status),
+            Expect::Sane => *status == 0 || (200..500).contains(status),
+        };
+        assert!(ok, "{}: answered {status}:\n{text:.300}", case.name);
+    }
+    eprintln!(
+        "hostile corpus: {} requests, outcomes by status: {outcomes:?}",
+        cases.len()
+    );
+
+    // Every key asked of the origin lies under a route's key_prefix.
+    for uri in origin.uris() {
+        let path = uri.split('?').next().unwrap();
+        let key = percent_decode_str(path.strip_prefix("/bucket/").unwrap_or(path))
+            .decode_utf8_lossy()
+            .into_owned();
+        assert!(
+            key.starts_with("static/") || key.starts_with("media/"),
+            "origin asked for {uri}"
+        );
+        assert!(!key.split('/').any(|s| s == ".." || s == "."), "origin asked for {uri}");
+        assert!(!key.contains('\\') && !key.contains('\0'), "origin asked for {uri}");
+    }
+    // Still up and serving.
+    let r = edge.get("/static/app.css").await;
+    assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"body{color:red}"[..]));
+}
+
+/// An origin that reflects what a framework would build URLs from: the
+/// host it believes and the URL it believes.
+async fn reflecting_origin() -> HttpOrigin {
+    HttpOrigin::start(|seen| {
+        let h = |n: &str| {
+            seen.headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let host = h("x-forwarded-host");
+        let body = format!(
+            "host={} xfh={host} url={} rewrite={} fwd={}",
+            h("host"),
+            h("x-original-url"),
+            h("x-rewrite-url"),
+            h("forwarded")
+        );
+        http_origin::ok(
+            &body,
+            &[("cache-control", "max-age=600"), ("content-type", "text/plain")],
+        )
+    })
+    .await
+}
+
+#[tokio::test]
+async fn unkeyed_headers_never_change_what_is_stored_for_everyone() {
+    let origin = reflecting_origin().await;
+    let edge = TestEdge::start(&origin.config("")).await;
+    let poison = [
+        ("x-forwarded-host", "evil.example"),
+        ("x-original-url", "/admin"),
+        ("x-rewrite-url", "/admin"),
+        ("forwarded", "host=evil.example"),
+        ("x-host", "evil.example"),
+        ("x-forwarded-server", "evil.example"),
+    ];
+    let first = edge.request("GET", "/page", &poison).await;
+    assert_eq!(first.x_cache(), "Miss from edge-test");
+    let body = String::from_utf8_lossy(&first.body).into_owned();
+    assert!(!body.contains("evil") && !body.contains("/admin"), "{body}");
+    let seen = &origin.seen()[0];
+    for (name, _) in poison {
+        assert!(!seen.headers.contains_key(name), "{name} reached the origin");
+    }
+
+    // Host variants: the origin gets its own host; one object for all.
+    for host in ["evil.example", "EDGE.test", "edge.test:8080", "edge.test."] {
+        let r = edge.request("GET", "/page", &[("host", host)]).await;
+        assert_eq!(r.x_cache(), "Hit from edge-test", "{host}");
+        assert_eq!(r.body, first.body, "{host}");
+    }
+    let clean = edge.get("/page").await;
+    assert_eq!(clean.body, first.body);
+    assert_eq!(origin.requests(), 1);
+}
