@@ -1,0 +1,58 @@
+# Shared by the soak scripts: paths, a generated origin bucket, starting and
+# stopping cachefront by PID, RSS readings. Loopback only.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+bin=${BIN:-$target/release/cachefront}
+port=${PORT:-18380}            # outside the harness ranges (8000, 8101-8104, 8200-8299, 9100)
+run=${BENCH_OUT:-/tmp/cachefront-soak}
+mkdir -p "$run"
+[ -x "$bin" ] || (cd "$root" && cargo build --release --bin cachefront)
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+
+# make_bucket DIR COUNT SIZE_BYTES: COUNT objects o/N.bin of SIZE bytes.
+make_bucket() {
+  local dir=$1/soak/o count=$2 size=$3
+  mkdir -p "$dir"
+  if [ "$(find "$dir" -name '*.bin' | wc -l)" -ne "$count" ] || [ "$(stat -c %s "$dir/0.bin" 2>/dev/null)" != "$size" ]; then
+    rm -f "$dir"/*.bin
+    head -c "$size" /dev/urandom >"$dir/0.bin"
+    for i in $(seq 1 $((count - 1))); do cp "$dir/0.bin" "$dir/$i.bin"; done
+  fi
+}
+
+# start_edge CAPACITY BUCKET_ROOT [EXTRA_SERVER_TOML]: cachefront on $port.
+start_edge() {
+  cat >"$run/edge.toml" <<TOML
+[server]
+listen = "127.0.0.1:$port"
+admin_listen = "off"
+name = "soak"
+$3
+
+[cache]
+capacity = "$1"
+
+[origins.assets]
+kind = "s3"
+bucket = "soak"
+region = "us-east-1"
+dev_root = "$2"
+
+[[routes]]
+path = "/o/"
+origin = "assets"
+key_prefix = "o/"
+compress = false
+TOML
+  "$bin" --config "$run/edge.toml" >"$run/edge.log" 2>&1 &
+  edge=$!
+  pids+=("$edge")
+  wait_port "$port"
+}
