@@ -11,7 +11,7 @@ mkdir -p "$run"
 [ -x "$bin" ] || (cd "$root" && cargo build --release --bin cachefront)
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
@@ -34,7 +34,9 @@ start_edge() {
 listen = "127.0.0.1:$port"
 admin_listen = "off"
 name = "soak"
-$3
+drain_delay = "0s"
+drain_timeout = "2s"
+${3:-}
 
 [cache]
 capacity = "$1"
@@ -54,5 +56,7 @@ TOML
   "$bin" --config "$run/edge.toml" >"$run/edge.log" 2>&1 &
   edge=$!
   pids+=("$edge")
+  sleep 0.2
+  kill -0 "$edge" || { cat "$run/edge.log"; exit 1; }   # e.g. the port was taken
   wait_port "$port"
 }

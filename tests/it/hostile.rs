@@ -140,7 +140,10 @@ fn corpus() -> Vec<Case> {
     // Smuggling: CL + TE, duplicate or odd CL and TE.
     let smuggle = "GET /static/../secret.txt HTTP/1.1\r\nHost: e\r\n\r\n";
     for (name, headers) in [
-        ("cl+te", format!("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n")),
+        (
+            "cl+te",
+            "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n".to_string(),
+        ),
         (
             "te+cl",
             format!("Transfer-Encoding: chunked\r\nContent-Length: {}\r\n", smuggle.len()),

@@ -50,9 +50,8 @@ async fn time_to_close(mut s: TcpStream, trickle: bool) -> Duration {
                 return start.elapsed();
             }
         }
-        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) => return start.elapsed(),
-            _ => {}
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
+            return start.elapsed();
         }
     }
     panic!("connection still open after 10 s");
@@ -209,8 +208,8 @@ async fn http2_header_lists_over_the_limit_are_refused() {
     let r = tokio::time::timeout(Duration::from_secs(5), fut)
         .await
         .expect("answered");
-    match r {
-        Ok(resp) => assert_eq!(resp.status(), 431),
-        Err(_) => {} // stream reset (REFUSED_STREAM / PROTOCOL_ERROR): refused
+    // Either an answer of 431, or the stream reset (refused) by hyper.
+    if let Ok(resp) = r {
+        assert_eq!(resp.status(), 431);
     }
 }
