@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
+use cachefront::cache::Store;
 use cachefront::cache::directives::Directives;
 use cachefront::config::{Config, OriginKind};
 use cachefront::encoding::{self, Encoding};
+use cachefront::metrics::Metrics;
+use cachefront::origin::metered::MeteredOrigin;
 use cachefront::origin::{HttpOrigin, Origin};
 use cachefront::range::{self, MAX_RANGES, RangeOutcome};
 use cachefront::route::Route;
@@ -25,7 +28,9 @@ fn route() -> Route {
         unreachable!()
     };
     let origin = Origin::Http(HttpOrigin::new(origin_cfg, h, HeaderValue::from_static("1.1 t")));
-    Route::new(0, &config.routes[0], Arc::new(origin))
+    let metrics = Metrics::new(Store::new(1 << 20, std::time::Duration::ZERO, 1));
+    let origin = MeteredOrigin::new(origin, metrics.origin("app"));
+    Route::new(0, &config.routes[0], Arc::new(origin), metrics.route("/static/"))
 }
 
 /// A path segment a user might name: anything but `/`, `.`/`..`, NUL and `\`.
