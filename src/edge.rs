@@ -341,7 +341,7 @@ impl Edge {
     /// Streams an object that is not cached (too large) from the origin.
     async fn pass(&self, route: &Arc<Route>, request: &OriginRequest, head: bool) -> Response<EdgeBody> {
         match route.origin.get(request).await {
-            Ok(origin) => self.identity.pass(origin, &route.policy, head),
+            Ok(origin) => self.identity.pass(origin, &route.policy.for_key(&request.key), head),
             Err(e) => self.fill_error(&FillError::from(e)),
         }
     }

@@ -137,7 +137,7 @@ pub(crate) async fn from_response(
         return Ok(FillResult::Pass);
     };
 
-    let policy = &route.policy;
+    let policy = &*route.policy.for_key(&job.request.key);
     let omit_on_hit: Vec<HeaderName> = freshness::directives(&headers)
         .omit_fields
         .iter()
@@ -224,7 +224,7 @@ fn refresh(
             merged.append(name.clone(), v.clone());
         }
     }
-    let policy = &job.route.policy;
+    let policy = &*job.route.policy.for_key(&job.request.key);
     let cached_error = stale.status == StatusCode::NOT_FOUND || stale.status == StatusCode::FORBIDDEN;
     let lifetime = freshness::decide(stale.status, &merged, job.facts, policy, cached_error, response_time);
     let timing = timing(update, lifetime, request_time, response_time, stored_at);

@@ -20,6 +20,7 @@ pub mod fill;
 pub mod forward;
 pub mod headers;
 pub mod idle;
+pub mod immutable;
 pub mod invalidation;
 pub mod metrics;
 pub mod origin;

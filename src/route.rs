@@ -6,6 +6,7 @@
 //! `.`/`..` segment, NUL, backslash or invalid UTF-8 is refused so that no
 //! request can name an object outside the route's key prefix.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use thiserror::Error;
 use crate::config::{RouteConfig, TtlBounds};
 use crate::metrics::RouteMetrics;
 use crate::origin::metered::MeteredOrigin;
+use crate::immutable::Immutable;
 
 /// A route with its origin resolved: what the edge needs per request.
 pub struct Route {
@@ -42,6 +44,26 @@ pub struct RoutePolicy {
     pub stale_if_error: Duration,
     /// Slice size for objects over `max_object_size`; `None`: stream them.
     pub slice: Option<u64>,
+    /// Which names get `cache_control` (see `immutable`).
+    pub immutable: Immutable,
+    /// Edge freshness never exceeds this (set by `for_key` on unhashed names).
+    pub ttl_cap: Option<Duration>,
+}
+
+impl RoutePolicy {
+    /// The policy for one object: on an `immutable = "hashed"` route an
+    /// unhashed name gets `cache_control_unhashed` and its edge TTL capped.
+    /// Called at fill (and pass) time only, never on a hit.
+    pub fn for_key(&self, key: &str) -> Cow<'_, RoutePolicy> {
+        match &self.immutable {
+            Immutable::Hashed(rule) if !rule.is_hashed(key) => Cow::Owned(RoutePolicy {
+                cache_control: Some(rule.unhashed_cache_control.clone()),
+                ttl_cap: Some(rule.unhashed_max_age),
+                ..self.clone()
+            }),
+            _ => Cow::Borrowed(self),
+        }
+    }
 }
 
 impl Route {
@@ -62,6 +84,8 @@ impl Route {
                 stale_while_revalidate: cfg.stale_while_revalidate,
                 stale_if_error: cfg.stale_if_error,
                 slice: cfg.slice,
+                immutable: cfg.immutable.clone(),
+                ttl_cap: None,
             },
         }
     }

@@ -112,6 +112,7 @@ path = "/static/"
 origin = "assets"
 key_prefix = "static/"
 cache_control = "public, max-age=31536000, immutable"
+immutable = "hashed"
 
 [[routes]]
 path = "/media/"
@@ -229,7 +230,16 @@ def run_django(origin_addr, edge_addr, scratch):
             check(want_cc in cache_control, f"{url}: Cache-Control {cache_control!r} lacks {want_cc!r}")
             seen.append(x_cache.split()[0])
         print(f"  GET /{rest}  200  {len(body)} B  {' -> '.join(seen)}  cache-control: {cache_control}")
-    print(f"e2e: {len(urls)} passed, 0 failed")
+    # The unhashed originals collectstatic uploads too, and the manifest:
+    # never immutable (a deploy must reach them).
+    originals = [f"{base}static/{name}" for name in manifest] + [f"{base}static/staticfiles.json"]
+    for url in originals:
+        status, headers, _ = fetch(url)
+        cache_control = headers.get("Cache-Control", "")
+        check(status == 200, f"{url}: {status}")
+        check(cache_control == "public, max-age=300, must-revalidate", f"{url}: Cache-Control {cache_control!r}")
+    print(f"  {len(originals)} unhashed names (originals + staticfiles.json): public, max-age=300, must-revalidate")
+    print(f"e2e: {len(urls) + len(originals)} passed, 0 failed")
 
 
 if __name__ == "__main__":

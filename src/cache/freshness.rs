@@ -130,6 +130,9 @@ pub fn decide(
         (Some(t), false) => fresh.clamp(t.min, t.max),
         _ => fresh,
     };
+    // An unhashed name on an `immutable = "hashed"` route: whatever its
+    // metadata claims, the edge asks again after this.
+    let fresh = policy.ttl_cap.map_or(fresh, |cap| fresh.min(cap));
     let secs = |d: Option<u64>, default: Duration| d.map_or(default, Duration::from_secs);
     Some(Lifetime {
         fresh,

@@ -31,6 +31,8 @@ fn plain() -> RoutePolicy {
         stale_while_revalidate: Duration::ZERO,
         stale_if_error: Duration::ZERO,
         slice: None,
+        immutable: crate::immutable::Immutable::Always,
+        ttl_cap: None,
     }
 }
 
@@ -237,4 +239,24 @@ fn initial_age_takes_the_larger_of_apparent_and_corrected() {
     let requested = now - Duration::from_secs(2);
     assert_eq!(initial_age(&h(&[("age", "10")]), requested, now).as_secs(), 12);
     assert_eq!(upstream_age(&h(&[("age", "x")])), Duration::ZERO);
+}
+
+#[test]
+fn ttl_cap_bounds_explicit_and_clamped_freshness() {
+    let capped = RoutePolicy {
+        ttl_cap: Some(Duration::from_secs(300)),
+        ..cdn()
+    };
+    assert_eq!(
+        fresh(
+            200,
+            &[("cache-control", "public, max-age=31536000, immutable")],
+            &capped
+        ),
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(
+        fresh(200, &[("cache-control", "max-age=60")], &capped),
+        Some(Duration::from_secs(60))
+    );
 }

@@ -5,6 +5,7 @@
 //! config works the same from any working directory.
 
 mod error;
+mod immutable;
 mod raw;
 mod server;
 mod validate;
@@ -203,6 +204,8 @@ pub struct RouteConfig {
     pub stale_if_error: Duration,
     /// Objects over `max_object_size` are cached in slices of this size.
     pub slice: Option<u64>,
+    /// Which names get `cache_control` (`immutable = "hashed"`).
+    pub immutable: crate::immutable::Immutable,
 }
 
 /// Edge freshness bounds of a route (see `cache::freshness`).

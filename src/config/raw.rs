@@ -102,6 +102,10 @@ pub struct RawRoute {
     pub stale_while_revalidate: Option<Spanned<String>>,
     pub stale_if_error: Option<Spanned<String>>,
     pub slice: Option<Spanned<String>>,
+    // Django-aware (see `immutable`).
+    pub immutable: Option<Spanned<String>>,
+    pub cache_control_unhashed: Option<Spanned<String>>,
+    pub hashed_pattern: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

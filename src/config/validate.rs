@@ -418,6 +418,7 @@ fn route_config(
             Some(size)
         }
     };
+    let immutable = super::immutable::immutable(c, &key, raw, cache_control.as_ref());
     if !path_ok {
         return None;
     }
@@ -434,6 +435,7 @@ fn route_config(
         stale_while_revalidate,
         stale_if_error,
         slice,
+        immutable,
     })
 }
 

@@ -107,7 +107,7 @@ pub async fn run(job: &FillJob, slice: &SliceFill) -> Result<FillResult, FillErr
     .ok_or_else(|| FillError::SliceMismatch("slice larger than its size".into()))?;
     let mut origin_headers = headers;
     origin_headers.remove(header::CONTENT_RANGE);
-    let policy = &job.route.policy;
+    let policy = &*job.route.policy.for_key(&job.request.key);
     let lifetime = freshness::decide(StatusCode::OK, &origin_headers, job.facts, policy, false, response_time);
     if lifetime.is_none() {
         // Not storable: every request streams the object from the origin.

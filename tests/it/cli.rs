@@ -135,3 +135,48 @@ origin = "o"
     assert!(!ok);
     assert!(text.contains("server.tls_cert") && text.contains("bad.pem"), "{text}");
 }
+
+#[test]
+fn check_reports_immutable_errors_with_key_and_line() {
+    let config = r#"[origins.o]
+kind = "http"
+url = "http://127.0.0.1:1"
+
+[[routes]]
+path = "/a/"
+origin = "o"
+immutable = "sometimes"
+
+[[routes]]
+path = "/b/"
+origin = "o"
+immutable = "hashed"
+hashed_pattern = "("
+cache_control_unhashed = "bad\u0001"
+
+[[routes]]
+path = "/c/"
+origin = "o"
+immutable = "never"
+cache_control = "public, max-age=60, immutable"
+
+[[routes]]
+path = "/d/"
+origin = "o"
+cache_control_unhashed = "no-cache"
+"#;
+    let (ok, text) = check(config);
+    assert!(!ok);
+    for (key, line) in [
+        ("routes[0].immutable", 8),
+        ("routes[1].hashed_pattern", 14),
+        ("routes[1].cache_control_unhashed", 15),
+        ("routes[2].cache_control", 21),
+        ("routes[3].cache_control_unhashed", 26),
+    ] {
+        assert!(
+            text.contains(&format!("line {line}, column")) && text.contains(key),
+            "{key} at line {line} missing in:\n{text}"
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod expiry;
 mod faults;
 mod hostile;
 mod http_origin;
+mod immutable;
 mod invalidation;
 mod limits;
 mod loops;
