@@ -19,6 +19,7 @@ use crate::cache::freshness::RequestFacts;
 use crate::cache::{CacheKey, CachedObject, Entry, FillResult, Store};
 use crate::client_addr::ClientAddr;
 use crate::connection::MAX_REQUEST_HEAD;
+use crate::cors::{self, Cors, Preflight};
 use crate::fill::{self, FillError, FillJob};
 use crate::forward;
 use crate::metrics::{InFlight, Metrics, RouteMetrics};
@@ -139,6 +140,26 @@ impl Edge {
             return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
         };
         tracing::Span::current().record("route", route.prefix.as_str());
+        // CORS costs a hit one header lookup, and only on a CORS route.
+        if let Some(cors) = &route.policy.cors
+            && let Some(origin) = req.headers().get(header::ORIGIN).cloned()
+        {
+            if cors::is_preflight(req.method(), req.headers()) {
+                return self.preflight(cors, &origin, req.headers());
+            }
+            let mut resp = self.respond_on(route, req, client).await;
+            cors.apply(&origin, resp.headers_mut());
+            return resp;
+        }
+        self.respond_on(route, req, client).await
+    }
+
+    async fn respond_on<B>(&self, route: &Arc<Route>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let path = req.uri().path();
         if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.name) {
             return self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected");
         }
@@ -343,6 +364,20 @@ impl Edge {
         match route.origin.get(request).await {
             Ok(origin) => self.identity.pass(origin, &route.policy.for_key(&request.key), head),
             Err(e) => self.fill_error(&FillError::from(e)),
+        }
+    }
+
+    /// A CORS preflight, answered at the edge.
+    fn preflight(&self, cors: &Cors, origin: &HeaderValue, request: &http::HeaderMap) -> Response<EdgeBody> {
+        match cors.preflight(origin, request) {
+            Preflight::Allowed(headers) => {
+                let mut resp = Response::new(EdgeBody::empty());
+                *resp.status_mut() = StatusCode::NO_CONTENT;
+                *resp.headers_mut() = headers;
+                resp.headers_mut().insert(header::VIA, self.identity.via());
+                resp
+            }
+            Preflight::Denied => self.identity.error(StatusCode::FORBIDDEN, "CORS preflight denied"),
         }
     }
 

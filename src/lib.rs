@@ -13,6 +13,7 @@ pub mod client_addr;
 pub mod conditional;
 pub mod config;
 pub mod connection;
+pub mod cors;
 pub mod drain;
 pub mod edge;
 pub mod encoding;

@@ -81,6 +81,7 @@ impl Identity {
         if status == StatusCode::OK && !headers.contains_key(header::CONTENT_ENCODING) {
             headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         }
+        crate::cors::render(&mut headers, &policy.headers, policy.cors.as_deref(), status);
         headers
     }
 

@@ -10,13 +10,14 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 use percent_encoding::percent_decode_str;
 use thiserror::Error;
 
 use crate::config::{RouteConfig, TtlBounds};
 use crate::metrics::RouteMetrics;
 use crate::origin::metered::MeteredOrigin;
+use crate::cors::Cors;
 use crate::immutable::Immutable;
 
 /// A route with its origin resolved: what the edge needs per request.
@@ -46,6 +47,9 @@ pub struct RoutePolicy {
     pub slice: Option<u64>,
     /// Which names get `cache_control` (see `immutable`).
     pub immutable: Immutable,
+    /// Added to every response (rendered at fill time).
+    pub headers: Arc<[(HeaderName, HeaderValue)]>,
+    pub cors: Option<Arc<Cors>>,
     /// Edge freshness never exceeds this (set by `for_key` on unhashed names).
     pub ttl_cap: Option<Duration>,
 }
@@ -86,6 +90,8 @@ impl Route {
                 slice: cfg.slice,
                 immutable: cfg.immutable.clone(),
                 ttl_cap: None,
+                headers: cfg.headers.clone().into(),
+                cors: cfg.cors.clone().map(Arc::new),
             },
         }
     }

@@ -33,6 +33,8 @@ fn plain() -> RoutePolicy {
         slice: None,
         immutable: crate::immutable::Immutable::Always,
         ttl_cap: None,
+        headers: Vec::new().into(),
+        cors: None,
     }
 }
 

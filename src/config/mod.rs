@@ -7,6 +7,7 @@
 mod error;
 mod immutable;
 mod raw;
+mod response_headers;
 mod server;
 mod validate;
 mod watch;
@@ -206,6 +207,9 @@ pub struct RouteConfig {
     pub slice: Option<u64>,
     /// Which names get `cache_control` (`immutable = "hashed"`).
     pub immutable: crate::immutable::Immutable,
+    /// Added to every response of the route (fill-time).
+    pub headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub cors: Option<crate::cors::Cors>,
 }
 
 /// Edge freshness bounds of a route (see `cache::freshness`).

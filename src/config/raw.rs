@@ -106,6 +106,21 @@ pub struct RawRoute {
     pub immutable: Option<Spanned<String>>,
     pub cache_control_unhashed: Option<Spanned<String>>,
     pub hashed_pattern: Option<Spanned<String>>,
+    // Response headers policy (see `cors`).
+    pub headers: Option<BTreeMap<String, Spanned<String>>>,
+    pub cors: Option<Spanned<RawCors>>,
+}
+
+/// `cors = { allow_origins = [...], ... }` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCors {
+    pub allow_origins: Vec<Spanned<String>>,
+    pub allow_methods: Option<Vec<Spanned<String>>>,
+    pub allow_headers: Option<Vec<Spanned<String>>>,
+    pub expose_headers: Option<Vec<Spanned<String>>>,
+    pub max_age: Option<Spanned<String>>,
+    pub allow_credentials: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

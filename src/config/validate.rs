@@ -419,6 +419,11 @@ fn route_config(
         }
     };
     let immutable = super::immutable::immutable(c, &key, raw, cache_control.as_ref());
+    let headers = super::response_headers::headers(c, &key, raw);
+    let cors = raw
+        .cors
+        .as_ref()
+        .and_then(|cors| super::response_headers::cors(c, &key, cors));
     if !path_ok {
         return None;
     }
@@ -436,6 +441,8 @@ fn route_config(
         stale_if_error,
         slice,
         immutable,
+        headers,
+        cors,
     })
 }
 

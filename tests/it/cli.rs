@@ -180,3 +180,27 @@ cache_control_unhashed = "no-cache"
         );
     }
 }
+
+#[test]
+fn check_reports_response_header_and_cors_errors() {
+    let config = r#"[origins.o]
+kind = "http"
+url = "http://127.0.0.1:1"
+
+[[routes]]
+path = "/a/"
+origin = "o"
+headers = { X-Cache = "mine" }
+cors = { allow_origins = ["www.example.com"], allow_methods = ["G E T"], max_age = "soon" }
+"#;
+    let (ok, text) = check(config);
+    assert!(!ok);
+    for key in [
+        "routes[0].headers.X-Cache",
+        "routes[0].cors.allow_origins",
+        "routes[0].cors.allow_methods",
+        "routes[0].cors.max_age",
+    ] {
+        assert!(text.contains(key), "{key} missing in:\n{text}");
+    }
+}

@@ -12,6 +12,7 @@ mod coalescing;
 mod compression;
 mod conditional;
 mod core;
+mod cors;
 mod dev_origin;
 mod drain;
 mod errors;
