@@ -160,7 +160,7 @@ impl Edge {
         B::Error: Into<BoxError>,
     {
         let path = req.uri().path();
-        if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.name) {
+        if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.received_by) {
             return self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected");
         }
         let key = match route.object_key(path) {
@@ -427,7 +427,7 @@ pub fn hit_future_size() -> usize {
     let edge: Arc<Edge> = Arc::new(Edge {
         router: Router::new(Vec::new()),
         store,
-        identity: Arc::new(Identity::new("size")),
+        identity: Arc::new(Identity::new("size", false)),
         max_object_size: 0,
         unrouted: metrics.route("none"),
         metrics,

@@ -136,6 +136,11 @@ pub(crate) async fn from_response(
     let Some(body) = collect(body, content_length, max_object_size, route.origin.response_timeout()).await? else {
         return Ok(FillResult::Pass);
     };
+    // CloudFront with origin access control relays S3's 403 for a missing key.
+    let (status, headers, body) = match (job.identity.cloudfront.is_some(), route.origin.caches_forbidden()) {
+        (true, true) => crate::cloudfront::as_relayed_from_s3(status, headers, body),
+        _ => (status, headers, body),
+    };
 
     let policy = &*route.policy.for_key(&job.request.key);
     let omit_on_hit: Vec<HeaderName> = freshness::directives(&headers)
@@ -159,7 +164,7 @@ pub(crate) async fn from_response(
         .identity
         .object_headers(status, headers, Some(body.len() as u64), policy, from_error_ttl);
     let compressed = if compressible {
-        compress_blocking(body.clone(), Level::Fast).await?
+        compress_blocking(body.clone(), Level::Fast, policy.zstd).await?
     } else {
         Vec::new()
     };
@@ -252,8 +257,8 @@ fn refresh(
     }
 }
 
-async fn compress_blocking(body: Bytes, level: Level) -> Result<Vec<(Encoding, Bytes)>, FillError> {
-    tokio::task::spawn_blocking(move || compress::variants(&body, level))
+async fn compress_blocking(body: Bytes, level: Level, zstd: bool) -> Result<Vec<(Encoding, Bytes)>, FillError> {
+    tokio::task::spawn_blocking(move || compress::variants(&body, level, zstd))
         .await
         .map_err(|e| FillError::Internal(format!("compression task: {e}")))
 }
@@ -269,7 +274,9 @@ pub fn recompress_in_background(store: &Arc<Store>, key: CacheKey, object: Arc<C
             return;
         };
         let body = object.identity().body.clone();
-        match compress_blocking(body, Level::Best).await {
+        // Only the encodings the fill chose to offer (no zstd in CloudFront mode).
+        let zstd = object.encodings.contains(&Encoding::Zstd);
+        match compress_blocking(body, Level::Best, zstd).await {
             Ok(best) => {
                 let better = Arc::new(object.with_compressed(best));
                 store.replace(key, &object, better).await;

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod body;
 pub mod cache;
 pub mod client_addr;
+pub mod cloudfront;
 pub mod conditional;
 pub mod config;
 pub mod connection;

@@ -70,7 +70,7 @@ impl Site {
         previous: Option<&Site>,
         next_id: &mut u32,
     ) -> Result<Site, StartError> {
-        let identity = Arc::new(Identity::new(&config.server.name));
+        let identity = Arc::new(Identity::new(&config.server.name, config.server.cloudfront_compat));
         let mut origins = HashMap::new();
         for (name, cfg) in &config.origins {
             let reused = previous
@@ -98,7 +98,13 @@ impl Site {
                 });
             tracing::info!(path = %r.path, origin = %r.origin, key_prefix = %r.key_prefix, "route");
             let route_metrics = metrics.route(&r.path);
-            routes.push(Arc::new(Route::new(id, r, origins[&r.origin].clone(), route_metrics)));
+            routes.push(Arc::new(Route::new(
+                id,
+                r,
+                origins[&r.origin].clone(),
+                route_metrics,
+                config.server.cloudfront_compat,
+            )));
             route_ids.insert(fingerprint, id);
         }
         let edge = Arc::new(Edge {

@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use crate::body::EdgeBody;
 use crate::cache::CachedObject;
 use crate::cache::object::Variant;
+use crate::cloudfront::CloudFront;
 use crate::conditional::{self, Precondition};
 use crate::encoding;
 use crate::origin::OriginResponse;
@@ -22,6 +23,10 @@ pub static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 /// The node's name and the header values derived from it.
 pub struct Identity {
     pub name: String,
+    /// The name this node puts in `Via` (loop detection looks for it).
+    pub received_by: String,
+    /// `server.cloudfront_compat`.
+    pub cloudfront: Option<CloudFront>,
     via: HeaderValue,
     hit: HeaderValue,
     refresh_hit: HeaderValue,
@@ -30,15 +35,22 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn new(name: &str) -> Identity {
+    pub fn new(name: &str, cloudfront_compat: bool) -> Identity {
         let value = |s: String| HeaderValue::from_str(&s).expect("validated: the name is a token");
+        let cloudfront = cloudfront_compat.then(|| CloudFront::new(name));
+        let (received_by, via, x_cache_name) = match &cloudfront {
+            Some(cf) => (cf.host.clone(), format!("1.1 {} (CloudFront)", cf.host), "cloudfront"),
+            None => (name.to_string(), format!("1.1 {name}"), name),
+        };
         Identity {
             name: name.to_string(),
-            via: value(format!("1.1 {name}")),
-            hit: value(format!("Hit from {name}")),
-            refresh_hit: value(format!("RefreshHit from {name}")),
-            miss: value(format!("Miss from {name}")),
-            error: value(format!("Error from {name}")),
+            received_by,
+            cloudfront,
+            via: value(via),
+            hit: value(format!("Hit from {x_cache_name}")),
+            refresh_hit: value(format!("RefreshHit from {x_cache_name}")),
+            miss: value(format!("Miss from {x_cache_name}")),
+            error: value(format!("Error from {x_cache_name}")),
         }
     }
 
@@ -214,14 +226,25 @@ impl Identity {
 
     /// An error of the edge's own: a short plain body, never cached.
     pub fn error(&self, status: StatusCode, message: &str) -> Response<EdgeBody> {
+        if let Some(cf) = &self.cloudfront {
+            let id = cf.request_id();
+            let body = cf.error_page(status, &id);
+            let mut resp = self.error_with(status, body, HeaderValue::from_static("text/html"));
+            let h = resp.headers_mut();
+            h.insert(header::SERVER, HeaderValue::from_static("CloudFront"));
+            h.insert(crate::cloudfront::X_AMZ_CF_ID.clone(), id);
+            return resp;
+        }
         let body = Bytes::from(format!("{message}\n"));
+        self.error_with(status, body, HeaderValue::from_static("text/plain; charset=utf-8"))
+    }
+
+    /// An edge-made error with this body (never cached).
+    pub fn error_with(&self, status: StatusCode, body: Bytes, content_type: HeaderValue) -> Response<EdgeBody> {
         let mut resp = Response::new(EdgeBody::bytes(body.clone()));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
+        h.insert(header::CONTENT_TYPE, content_type);
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(X_CACHE.clone(), self.error.clone());

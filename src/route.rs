@@ -39,6 +39,8 @@ pub struct RoutePolicy {
     pub ttl: Option<TtlBounds>,
     pub error_ttl: Option<Duration>,
     pub compress: bool,
+    /// Offer zstd (CloudFront offers gzip and br only).
+    pub zstd: bool,
     pub all_methods: bool,
     pub store_set_cookie: bool,
     pub stale_while_revalidate: Duration,
@@ -71,7 +73,13 @@ impl RoutePolicy {
 }
 
 impl Route {
-    pub fn new(id: u32, cfg: &RouteConfig, origin: Arc<MeteredOrigin>, metrics: RouteMetrics) -> Route {
+    pub fn new(
+        id: u32,
+        cfg: &RouteConfig,
+        origin: Arc<MeteredOrigin>,
+        metrics: RouteMetrics,
+        cloudfront_compat: bool,
+    ) -> Route {
         Route {
             id,
             prefix: cfg.path.clone(),
@@ -83,6 +91,7 @@ impl Route {
                 ttl: cfg.ttl,
                 error_ttl: cfg.error_ttl,
                 compress: cfg.compress,
+                zstd: !cloudfront_compat,
                 all_methods: cfg.all_methods,
                 store_set_cookie: cfg.store_set_cookie,
                 stale_while_revalidate: cfg.stale_while_revalidate,

@@ -26,6 +26,7 @@ fn plain() -> RoutePolicy {
         ttl: None,
         error_ttl: None,
         compress: false,
+        zstd: true,
         all_methods: false,
         store_set_cookie: false,
         stale_while_revalidate: Duration::ZERO,

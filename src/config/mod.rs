@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// What one client may hold; read at start (a reload keeps them).
     pub limits: ClientLimits,
+    /// Speak exactly like CloudFront (see `cloudfront`).
+    pub cloudfront_compat: bool,
 }
 
 /// Bounds on what clients may hold of the node (slowloris, idle keep-alive,

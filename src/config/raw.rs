@@ -47,6 +47,7 @@ pub struct RawServer {
     pub header_read_timeout: Option<Spanned<String>>,
     pub keepalive_timeout: Option<Spanned<String>>,
     pub max_connections: Option<Spanned<i64>>,
+    pub cloudfront_compat: Option<bool>,
 }
 
 /// `[[server.certs]]`: a certificate chosen by SNI.

@@ -191,6 +191,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             log_format: watching.log_format,
             admin_token: None,
             limits: serving.limits,
+            cloudfront_compat: raw.server.cloudfront_compat.unwrap_or(false),
         },
         cache: CacheConfig {
             capacity,

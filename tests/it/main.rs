@@ -8,6 +8,7 @@ mod admin;
 mod cli;
 mod client_addr;
 mod cloudfront_api;
+mod cloudfront;
 mod coalescing;
 mod compression;
 mod conditional;

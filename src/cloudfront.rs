@@ -1,0 +1,138 @@
+//! `server.cloudfront_compat`: speak exactly like CloudFront, so a local
+//! stand-in behaves like production (Django's tests, browser checks).
+//!
+//! What changes: `X-Cache: … from cloudfront`, `Via: 1.1
+//! <id>.cloudfront.net (CloudFront)`, `X-Amz-Cf-Pop` and a fresh
+//! `X-Amz-Cf-Id` per response, no zstd (CloudFront compresses gzip and br
+//! only), CloudFront's HTML error pages with `Server: CloudFront` for
+//! errors the edge makes itself, and a missing S3 key relayed as S3 answers
+//! a caller without ListBucket: 403 `AccessDenied` with `Server: AmazonS3`.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+pub static X_AMZ_CF_POP: HeaderName = HeaderName::from_static("x-amz-cf-pop");
+pub static X_AMZ_CF_ID: HeaderName = HeaderName::from_static("x-amz-cf-id");
+
+/// The POP code this stand-in reports (CloudFront's form: airport code,
+/// number, `-C1`/`-P1`).
+pub const POP: &str = "DEV50-C1";
+
+/// Per-node CloudFront identity.
+pub struct CloudFront {
+    /// `<32 hex>.cloudfront.net`, as CloudFront's `Via` names its hosts.
+    pub host: String,
+    pop: HeaderValue,
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl CloudFront {
+    pub fn new(name: &str) -> CloudFront {
+        // Two SipHash values of the node name: a stable 32-hex host id.
+        let hash = |salt: u64| {
+            // `DefaultHasher::new` has fixed keys: the same id every start.
+            #[allow(deprecated)]
+            let mut h = std::hash::SipHasher::new();
+            h.write_u64(salt);
+            h.write(name.as_bytes());
+            h.finish()
+        };
+        let seed = std::collections::hash_map::RandomState::new().hash_one(name);
+        CloudFront {
+            host: format!("{:016x}{:016x}.cloudfront.net", hash(1), hash(2)),
+            pop: HeaderValue::from_static(POP),
+            seed,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// A request id in CloudFront's form: 40 bytes, URL-safe base64, 56
+    /// characters. Unique per process (a counter mixed with a random seed).
+    pub fn request_id(&self) -> HeaderValue {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = [0u8; 40];
+        let mut x = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for chunk in bytes.chunks_mut(8) {
+            // splitmix64: a cheap, well-mixed sequence from (seed, n).
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes()[..chunk.len()]);
+        }
+        let id = base64::engine::general_purpose::URL_SAFE.encode(bytes);
+        HeaderValue::from_str(&id).expect("base64 is ASCII")
+    }
+
+    /// `X-Amz-Cf-Pop` and `X-Amz-Cf-Id` on every response (an error page
+    /// already has the id its body names).
+    pub fn stamp(&self, headers: &mut HeaderMap) {
+        headers.insert(X_AMZ_CF_POP.clone(), self.pop.clone());
+        if !headers.contains_key(&X_AMZ_CF_ID) {
+            headers.insert(X_AMZ_CF_ID.clone(), self.request_id());
+        }
+    }
+
+    /// CloudFront's own error page for an error the edge makes.
+    pub fn error_page(&self, status: StatusCode, id: &HeaderValue) -> Bytes {
+        let explanation = match status.as_u16() {
+            502 => "CloudFront wasn't able to connect to the origin.",
+            504 => {
+                "CloudFront attempted to establish a connection with the origin, but either the attempt failed or the origin closed the connection."
+            }
+            403 => "Bad request.",
+            _ => {
+                "We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner."
+            }
+        };
+        Bytes::from(format!(
+            concat!(
+                "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" \"http://www.w3.org/TR/html4/loose.dtd\">\n",
+                "<HTML><HEAD><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=iso-8859-1\">\n",
+                "<TITLE>ERROR: The request could not be satisfied</TITLE>\n",
+                "</HEAD><BODY>\n",
+                "<H1>{} ERROR</H1>\n",
+                "<H2>The request could not be satisfied.</H2>\n",
+                "<HR noshade size=\"1px\">\n",
+                "{}\n",
+                "<BR clear=\"all\">\n",
+                "If you provide content to customers through CloudFront, you can find steps to troubleshoot and help prevent this error by reviewing the CloudFront documentation.\n",
+                "<BR clear=\"all\">\n",
+                "<HR noshade size=\"1px\">\n",
+                "<PRE>\n",
+                "Generated by cloudfront (CloudFront)\n",
+                "Request ID: {}\n",
+                "</PRE>\n",
+                "<ADDRESS>\n",
+                "</ADDRESS>\n",
+                "</BODY></HTML>"
+            ),
+            status.as_u16(),
+            explanation,
+            id.to_str().unwrap_or_default(),
+        ))
+    }
+}
+
+/// An S3 answer as CloudFront relays it: with S3's `Server`, and a
+/// missing key as S3 answers a caller without `s3:ListBucket` (origin
+/// access control): 403 `AccessDenied`.
+pub fn as_relayed_from_s3(status: StatusCode, mut headers: HeaderMap, body: Bytes) -> (StatusCode, HeaderMap, Bytes) {
+    if status == StatusCode::NOT_FOUND {
+        let body = Bytes::from_static(
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+        );
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        h.insert(header::SERVER, HeaderValue::from_static("AmazonS3"));
+        return (StatusCode::FORBIDDEN, h, body);
+    }
+    headers.insert(header::SERVER, HeaderValue::from_static("AmazonS3"));
+    (status, headers, body)
+}
