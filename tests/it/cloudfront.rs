@@ -38,7 +38,9 @@ async fn responses_carry_cloudfronts_header_set() {
     origin.put("static/site.css", "body { color: red }\n".repeat(100));
     let edge = compat_edge(&origin).await;
     let css = [("accept-encoding", "gzip, deflate, br, zstd")];
-    let table: [(&str, &[(&str, &str)], u16, &str, &str); 4] = [
+    // (path, request headers, status, X-Cache, Server)
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str, &'a str);
+    let table: [Row<'_>; 4] = [
         ("/static/site.css", &css, 200, "Miss from cloudfront", "AmazonS3"),
         ("/static/site.css", &css, 200, "Hit from cloudfront", "AmazonS3"),
         ("/static/missing.css", &[], 403, "Error from cloudfront", "AmazonS3"),
