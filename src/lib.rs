@@ -37,6 +37,7 @@ pub mod slice;
 pub mod telemetry;
 pub mod tls;
 pub mod via;
+pub mod warm;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -219,6 +220,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
     let admin = Arc::new(Admin {
         identity,
         ready: AtomicBool::new(true),
+        warming: AtomicBool::new(false),
         reloader: reloader.clone(),
         store: store.clone(),
         metrics,
@@ -285,6 +287,10 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
             drain.clone(),
         )));
     }
+    let current = reloader.current();
+    if let Some(w) = current.config.warm.clone() {
+        spawn_warm(w, admin.clone(), current.config.cache.capacity);
+    }
     Ok(Running {
         edge_addr,
         tls_addr,
@@ -296,6 +302,35 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         drain,
         tasks,
     })
+}
+
+/// The start-up warm-up (`[warm]`), detached: shutdown does not wait for
+/// it. `/readyz` waits for it when asked to.
+fn spawn_warm(w: config::WarmConfig, admin: Arc<Admin>, capacity: u64) {
+    if w.ready_after_warm {
+        admin.warming.store(true, Ordering::Relaxed);
+    }
+    let target = warm::Target::Site(admin.reloader.site.clone());
+    tokio::spawn(async move {
+        tracing::info!(manifest = %w.manifest, "warming");
+        match warm::warm(&target, &w.manifest, w.concurrency, capacity, warm::Progress::Lines).await {
+            Ok(summary) => {
+                for (path, why) in &summary.failures {
+                    tracing::warn!(path = %path, error = %why, "warm-up fetch failed");
+                }
+                tracing::info!(
+                    objects = summary.objects,
+                    bytes = summary.bytes,
+                    failures = summary.failures.len(),
+                    skipped = summary.skipped,
+                    seconds = summary.seconds,
+                    "warm-up done"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "warm-up failed"),
+        }
+        admin.warming.store(false, Ordering::Relaxed);
+    });
 }
 
 /// Serves until `shutdown` completes, reloading the config on SIGHUP, then

@@ -36,6 +36,21 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: SocketAddr,
     },
+    /// Fill a running node's cache with every hashed path of Django's
+    /// manifest (fetched through the node).
+    Warm {
+        /// URL path of the manifest, e.g. /static/staticfiles.json.
+        #[arg(long)]
+        manifest: String,
+        /// The node; default: http://<server.listen> of the config.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, default_value_t = cachefront::warm::DEFAULT_CONCURRENCY)]
+        concurrency: usize,
+        /// Stop once this much is fetched; default: the config's cache.capacity.
+        #[arg(long)]
+        capacity: Option<bytesize::ByteSize>,
+    },
     /// GET a URL; exit 0 on a 2xx answer (a container health check without curl).
     Probe {
         /// e.g. http://127.0.0.1:9091/readyz
@@ -57,7 +72,56 @@ fn main() -> ExitCode {
         Command::Serve => serve(&cli.config),
         Command::DevOrigin { root, listen } => dev_origin(&root, listen),
         Command::Probe { url, timeout } => probe(&url, timeout),
+        Command::Warm {
+            manifest,
+            url,
+            concurrency,
+            capacity,
+        } => warm(&cli.config, &manifest, url, concurrency, capacity.map(|c| c.as_u64())),
     }
+}
+
+fn warm(path: &Path, manifest: &str, url: Option<String>, concurrency: usize, capacity: Option<u64>) -> ExitCode {
+    use std::io::IsTerminal;
+
+    use cachefront::warm::{self, Progress, Target};
+    let config = if url.is_none() || capacity.is_none() {
+        match Config::load(path) {
+            Ok(c) => Some(c),
+            Err(e) if url.is_none() => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let url = url.unwrap_or_else(|| {
+        let mut addr = config.as_ref().expect("loaded").server.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    });
+    let capacity = capacity.or(config.map(|c| c.cache.capacity)).unwrap_or(u64::MAX);
+    let progress = if std::io::stderr().is_terminal() {
+        Progress::Bar
+    } else {
+        Progress::Lines
+    };
+    runtime().block_on(async move {
+        match warm::warm(&Target::Url(url), manifest, concurrency, capacity, progress).await {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
 fn check(path: &Path) -> ExitCode {

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod sigv4;
+mod warm;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,8 @@ pub struct Admin {
     pub identity: Arc<Identity>,
     /// False once shutdown began: load balancers stop sending traffic.
     pub ready: AtomicBool,
+    /// True while a start-up warm-up with `ready_after_warm` runs.
+    pub warming: AtomicBool,
     pub reloader: Arc<Reloader>,
     pub store: Arc<Store>,
     pub metrics: Metrics,
@@ -100,8 +103,14 @@ impl Admin {
             return cloudfront::answer(call, &body, &self.invalidations, &site.edge.router, &self.store).await;
         }
         match (&parts.method, path) {
-            (_, "/readyz") if self.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ready\n".into()),
-            (_, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into()),
+            (_, "/readyz") if !self.ready.load(Ordering::Relaxed) => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
+            }
+            (_, "/readyz") if self.warming.load(Ordering::Relaxed) => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "warming\n".into())
+            }
+            (_, "/readyz") => text(StatusCode::OK, "ready\n".into()),
+            (&Method::POST, "/warm") => warm::answer(&self, parts.uri.query()).await,
             (&Method::GET, "/metrics") => {
                 let mut resp = text(StatusCode::OK, self.metrics.render().await);
                 resp.headers_mut().insert(

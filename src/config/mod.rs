@@ -37,6 +37,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub origins: BTreeMap<String, OriginConfig>,
     pub routes: Vec<RouteConfig>,
+    /// Warm-up at start-up (`[warm]`).
+    pub warm: Option<WarmConfig>,
     /// The file this config was read from: what a reload reads again.
     pub source: Option<PathBuf>,
 }
@@ -212,6 +214,15 @@ pub struct RouteConfig {
     /// Added to every response of the route (fill-time).
     pub headers: Vec<(http::HeaderName, HeaderValue)>,
     pub cors: Option<crate::cors::Cors>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmConfig {
+    /// URL path of Django's `staticfiles.json`, e.g. `/static/staticfiles.json`.
+    pub manifest: String,
+    pub concurrency: usize,
+    /// `/readyz` answers 503 until the start-up warm-up finished.
+    pub ready_after_warm: bool,
 }
 
 /// Edge freshness bounds of a route (see `cache::freshness`).

@@ -20,6 +20,16 @@ pub struct RawConfig {
     pub origins: BTreeMap<String, Spanned<RawOrigin>>,
     #[serde(default)]
     pub routes: Vec<Spanned<RawRoute>>,
+    pub warm: Option<Spanned<RawWarm>>,
+}
+
+/// `[warm]`: fill a Django manifest's hashed paths at start-up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWarm {
+    pub manifest: Spanned<String>,
+    pub concurrency: Option<Spanned<i64>>,
+    pub ready_after_warm: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

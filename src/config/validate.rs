@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::raw::{RawConfig, RawOrigin, RawRoute, RawTtl};
 use super::{
     CacheConfig, Config, ConfigError, ConfigErrors, HttpOriginConfig, OriginConfig, OriginKind, RouteConfig,
-    S3Credentials, S3OriginConfig, ServerConfig, TtlBounds,
+    S3Credentials, S3OriginConfig, ServerConfig, TtlBounds, WarmConfig,
 };
 
 const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
@@ -167,6 +167,32 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         ));
     }
 
+    let warm = raw.warm.as_ref().map(|w| {
+        let r = w.get_ref();
+        let manifest = r.manifest.get_ref().clone();
+        if !manifest.starts_with('/') || manifest.ends_with('/') {
+            c.err::<()>(
+                "warm.manifest",
+                "must be a URL path such as \"/static/staticfiles.json\"",
+                r.manifest.span(),
+            );
+        } else if !routes.iter().any(|rt| manifest.starts_with(&rt.path)) {
+            c.err::<()>("warm.manifest", "no route serves this path", r.manifest.span());
+        }
+        let concurrency = match &r.concurrency {
+            None => crate::warm::DEFAULT_CONCURRENCY,
+            Some(n) if (1..=256).contains(n.get_ref()) => *n.get_ref() as usize,
+            Some(n) => c
+                .err("warm.concurrency", "must be between 1 and 256", n.span())
+                .unwrap_or(1),
+        };
+        WarmConfig {
+            manifest,
+            concurrency,
+            ready_after_warm: r.ready_after_warm.unwrap_or(false),
+        }
+    });
+
     if !c.errors.is_empty() {
         return Err(ConfigErrors {
             file: None,
@@ -201,6 +227,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         },
         origins,
         routes,
+        warm,
         source: None,
     })
 }

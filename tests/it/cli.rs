@@ -204,3 +204,27 @@ cors = { allow_origins = ["www.example.com"], allow_methods = ["G E T"], max_age
         assert!(text.contains(key), "{key} missing in:\n{text}");
     }
 }
+
+#[test]
+fn check_reports_warm_errors() {
+    let config = r#"[origins.o]
+kind = "http"
+url = "http://127.0.0.1:1"
+
+[[routes]]
+path = "/static/"
+origin = "o"
+
+[warm]
+manifest = "/media/staticfiles.json"
+concurrency = 0
+"#;
+    let (ok, text) = check(config);
+    assert!(!ok);
+    for (key, line) in [("warm.manifest", 10), ("warm.concurrency", 11)] {
+        assert!(
+            text.contains(&format!("line {line}, column")) && text.contains(key),
+            "{key} at line {line} missing in:\n{text}"
+        );
+    }
+}

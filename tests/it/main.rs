@@ -36,3 +36,4 @@ mod signals;
 mod size;
 mod slices;
 mod tls;
+mod warm;
