@@ -26,6 +26,7 @@ use crate::metrics::{InFlight, Metrics, RouteMetrics};
 use crate::origin::{BoxError, OriginRequest};
 use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
+use crate::signed;
 use crate::slice::fill::SliceFill;
 use crate::slice::respond::Slices;
 use crate::via;
@@ -120,7 +121,7 @@ impl Edge {
         resp
     }
 
-    async fn respond<B>(&self, req: Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Response<EdgeBody>
+    async fn respond<B>(&self, mut req: Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -147,11 +148,54 @@ impl Edge {
             if cors::is_preflight(req.method(), req.headers()) {
                 return self.preflight(cors, &origin, req.headers());
             }
+            if let Err(resp) = self.check_signature(route, &mut req, client) {
+                return resp;
+            }
             let mut resp = self.respond_on(route, req, client).await;
             cors.apply(&origin, resp.headers_mut());
             return resp;
         }
+        if let Err(resp) = self.check_signature(route, &mut req, client) {
+            return resp;
+        }
         self.respond_on(route, req, client).await
+    }
+
+    /// On a `signed` route: verifies the CloudFront signature and strips its
+    /// parameters from the request (cache key, origin request).
+    #[allow(clippy::result_large_err)]
+    fn check_signature<B>(
+        &self,
+        route: &Route,
+        req: &mut Request<B>,
+        client: ClientAddr,
+    ) -> Result<(), Response<EdgeBody>> {
+        let Some(keys) = &route.policy.signed else {
+            return Ok(());
+        };
+        let facts = signed::Request {
+            uri: req.uri(),
+            headers: req.headers(),
+            scheme: client.scheme,
+            client: client.ip,
+        };
+        match keys.verify(&facts, std::time::SystemTime::now()) {
+            Ok(uri) => {
+                *req.uri_mut() = uri;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "signature refused");
+                let mut resp = self.identity.error_with(
+                    StatusCode::FORBIDDEN,
+                    Bytes::from_static(e.body().as_bytes()),
+                    HeaderValue::from_static("text/xml"),
+                );
+                resp.headers_mut()
+                    .insert(header::SERVER, HeaderValue::from_static("CloudFront"));
+                Err(resp)
+            }
+        }
     }
 
     async fn respond_on<B>(&self, route: &Arc<Route>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>

@@ -33,6 +33,7 @@ pub mod reload;
 pub mod response;
 pub mod route;
 pub mod server;
+pub mod signed;
 pub mod slice;
 pub mod telemetry;
 pub mod tls;

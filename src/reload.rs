@@ -85,11 +85,17 @@ impl Site {
             };
             origins.insert(name.clone(), built);
         }
+        let trusted_keys = Arc::new(config.trusted_keys.clone());
         // Ids only after every fallible step: a failed build assigns none.
         let mut route_ids = HashMap::new();
         let mut routes = Vec::new();
         for r in &config.routes {
-            let fingerprint = format!("{r:?}|{:?}|{}", config.origins[&r.origin], config.server.name);
+            // Compat mode changes what fills render (no zstd, S3's 403), so
+            // it is part of what a cached entry was made under.
+            let fingerprint = format!(
+                "{r:?}|{:?}|{}|{}",
+                config.origins[&r.origin], config.server.name, config.server.cloudfront_compat
+            );
             let id = previous
                 .and_then(|p| p.route_ids.get(&fingerprint).copied())
                 .unwrap_or_else(|| {
@@ -104,6 +110,7 @@ impl Site {
                 origins[&r.origin].clone(),
                 route_metrics,
                 config.server.cloudfront_compat,
+                r.signed.then(|| trusted_keys.clone()),
             )));
             route_ids.insert(fingerprint, id);
         }

@@ -19,6 +19,7 @@ use crate::metrics::RouteMetrics;
 use crate::origin::metered::MeteredOrigin;
 use crate::cors::Cors;
 use crate::immutable::Immutable;
+use crate::signed::TrustedKeys;
 
 /// A route with its origin resolved: what the edge needs per request.
 pub struct Route {
@@ -52,6 +53,8 @@ pub struct RoutePolicy {
     /// Added to every response (rendered at fill time).
     pub headers: Arc<[(HeaderName, HeaderValue)]>,
     pub cors: Option<Arc<Cors>>,
+    /// `signed = true`: the keys a CloudFront signature must verify with.
+    pub signed: Option<Arc<TrustedKeys>>,
     /// Edge freshness never exceeds this (set by `for_key` on unhashed names).
     pub ttl_cap: Option<Duration>,
 }
@@ -79,6 +82,7 @@ impl Route {
         origin: Arc<MeteredOrigin>,
         metrics: RouteMetrics,
         cloudfront_compat: bool,
+        signed: Option<Arc<TrustedKeys>>,
     ) -> Route {
         Route {
             id,
@@ -101,6 +105,7 @@ impl Route {
                 ttl_cap: None,
                 headers: cfg.headers.clone().into(),
                 cors: cfg.cors.clone().map(Arc::new),
+                signed,
             },
         }
     }

@@ -36,6 +36,7 @@ fn plain() -> RoutePolicy {
         ttl_cap: None,
         headers: Vec::new().into(),
         cors: None,
+        signed: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod immutable;
 mod raw;
 mod response_headers;
 mod server;
+mod trusted_keys;
 mod validate;
 mod watch;
 
@@ -37,6 +38,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub origins: BTreeMap<String, OriginConfig>,
     pub routes: Vec<RouteConfig>,
+    /// `[trusted_keys]`: what `signed = true` routes accept.
+    pub trusted_keys: crate::signed::TrustedKeys,
     /// Warm-up at start-up (`[warm]`).
     pub warm: Option<WarmConfig>,
     /// The file this config was read from: what a reload reads again.
@@ -214,6 +217,8 @@ pub struct RouteConfig {
     /// Added to every response of the route (fill-time).
     pub headers: Vec<(http::HeaderName, HeaderValue)>,
     pub cors: Option<crate::cors::Cors>,
+    /// Require a CloudFront signed URL or signed cookies.
+    pub signed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub routes: Vec<Spanned<RawRoute>>,
     pub warm: Option<Spanned<RawWarm>>,
+    /// CloudFront key-pair id -> public key PEM file.
+    pub trusted_keys: Option<BTreeMap<String, Spanned<String>>>,
 }
 
 /// `[warm]`: fill a Django manifest's hashed paths at start-up.
@@ -120,6 +122,7 @@ pub struct RawRoute {
     // Response headers policy (see `cors`).
     pub headers: Option<BTreeMap<String, Spanned<String>>>,
     pub cors: Option<Spanned<RawCors>>,
+    pub signed: Option<Spanned<bool>>,
 }
 
 /// `cors = { allow_origins = [...], ... }` of a route.

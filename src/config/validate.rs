@@ -167,6 +167,19 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         ));
     }
 
+    let trusted_keys = super::trusted_keys::trusted_keys(&mut c, raw.trusted_keys.as_ref(), base_dir);
+    for (i, route) in raw.routes.iter().enumerate() {
+        if let Some(s) = &route.get_ref().signed
+            && *s.get_ref()
+            && trusted_keys.keys.is_empty()
+        {
+            c.err::<()>(
+                &format!("routes[{i}].signed"),
+                "needs at least one key in [trusted_keys]",
+                s.span(),
+            );
+        }
+    }
     let warm = raw.warm.as_ref().map(|w| {
         let r = w.get_ref();
         let manifest = r.manifest.get_ref().clone();
@@ -228,6 +241,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         origins,
         routes,
         warm,
+        trusted_keys,
         source: None,
     })
 }
@@ -471,6 +485,7 @@ fn route_config(
         immutable,
         headers,
         cors,
+        signed: raw.signed.as_ref().is_some_and(|s| *s.get_ref()),
     })
 }
 

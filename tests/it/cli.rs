@@ -228,3 +228,22 @@ concurrency = 0
         );
     }
 }
+
+#[test]
+fn check_reports_signed_route_and_trusted_key_errors() {
+    let config = r#"[origins.o]
+kind = "http"
+url = "http://127.0.0.1:1"
+
+[[routes]]
+path = "/private/"
+origin = "o"
+signed = true
+"#;
+    let (ok, text) = check(config);
+    assert!(!ok);
+    assert!(text.contains("routes[0].signed") && text.contains("line 8"), "{text}");
+    let (ok, text) = check(&format!("{config}\n[trusted_keys]\nKBAD = \"/nonexistent.pem\"\n"));
+    assert!(!ok);
+    assert!(text.contains("trusted_keys.KBAD") && text.contains("line 11"), "{text}");
+}

@@ -33,6 +33,7 @@ mod reload;
 mod rfc9111;
 mod shutdown;
 mod signals;
+mod signed;
 mod size;
 mod slices;
 mod tls;
