@@ -66,6 +66,10 @@ impl Edge {
     {
         let _in_flight = InFlight::new(&self.metrics.in_flight);
         let route = self.router.route(req.uri().path());
+        // A preflight is answered whole in `respond`.
+        let origin = route
+            .filter(|r| r.policy.cors.is_some() && !cors::is_preflight(req.method(), req.headers()))
+            .and_then(|_| req.headers().get(header::ORIGIN).cloned());
         // Only with an access log: the request's facts and a clock read.
         let logged = self
             .access_log
@@ -79,6 +83,16 @@ impl Edge {
         } else {
             self.respond(req, route, client).await
         };
+        let mut resp = resp;
+        // CORS costs a hit one header lookup, and only on a CORS route.
+        if let Some(cors) = route.and_then(|r| r.policy.cors.as_ref())
+            && let Some(origin) = origin
+        {
+            cors.apply(&origin, resp.headers_mut());
+        }
+        if let Some(cf) = &self.identity.cloudfront {
+            cf.stamp(resp.headers_mut());
+        }
         let body_bytes = resp.body().size_hint().exact().unwrap_or(0);
         route.map_or(&self.unrouted, |r| &r.metrics).record(
             resp.status().as_u16(),
@@ -121,7 +135,12 @@ impl Edge {
         resp
     }
 
-    async fn respond<B>(&self, mut req: Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Response<EdgeBody>
+    async fn respond<B>(
+        &self,
+        mut req: Request<B>,
+        route: Option<&Arc<Route>>,
+        client: ClientAddr,
+    ) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -136,73 +155,19 @@ impl Edge {
                 "Request Header Fields Too Large",
             );
         }
-        let path = req.uri().path();
         let Some(route) = route else {
             return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
         };
         tracing::Span::current().record("route", route.prefix.as_str());
-        // CORS costs a hit one header lookup, and only on a CORS route.
         if let Some(cors) = &route.policy.cors
-            && let Some(origin) = req.headers().get(header::ORIGIN).cloned()
+            && let Some(origin) = req.headers().get(header::ORIGIN)
+            && cors::is_preflight(req.method(), req.headers())
         {
-            if cors::is_preflight(req.method(), req.headers()) {
-                return self.preflight(cors, &origin, req.headers());
-            }
-            if let Err(resp) = self.check_signature(route, &mut req, client) {
-                return resp;
-            }
-            let mut resp = self.respond_on(route, req, client).await;
-            cors.apply(&origin, resp.headers_mut());
-            return resp;
+            return self.preflight(cors, origin, req.headers());
         }
         if let Err(resp) = self.check_signature(route, &mut req, client) {
             return resp;
         }
-        self.respond_on(route, req, client).await
-    }
-
-    /// On a `signed` route: verifies the CloudFront signature and strips its
-    /// parameters from the request (cache key, origin request).
-    #[allow(clippy::result_large_err)]
-    fn check_signature<B>(
-        &self,
-        route: &Route,
-        req: &mut Request<B>,
-        client: ClientAddr,
-    ) -> Result<(), Response<EdgeBody>> {
-        let Some(keys) = &route.policy.signed else {
-            return Ok(());
-        };
-        let facts = signed::Request {
-            uri: req.uri(),
-            headers: req.headers(),
-            scheme: client.scheme,
-            client: client.ip,
-        };
-        match keys.verify(&facts, std::time::SystemTime::now()) {
-            Ok(uri) => {
-                *req.uri_mut() = uri;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "signature refused");
-                let mut resp = self.identity.error_with(
-                    StatusCode::FORBIDDEN,
-                    Bytes::from_static(e.body().as_bytes()),
-                    HeaderValue::from_static("text/xml"),
-                );
-                resp.headers_mut()
-                    .insert(header::SERVER, HeaderValue::from_static("CloudFront"));
-                Err(resp)
-            }
-        }
-    }
-
-    async fn respond_on<B>(&self, route: &Arc<Route>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
         let path = req.uri().path();
         if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.received_by) {
             return self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected");
@@ -266,6 +231,43 @@ impl Edge {
         // pinned per request) stays small: its size is that of the largest
         // state, and the fill and slice states are large.
         Box::pin(self.beyond_hit(route, cache_key, &req, client, phase, discriminator, &view, now)).await
+    }
+
+    /// On a `signed` route: verifies the CloudFront signature and strips its
+    /// parameters from the request (cache key, origin request).
+    #[allow(clippy::result_large_err)]
+    fn check_signature<B>(
+        &self,
+        route: &Route,
+        req: &mut Request<B>,
+        client: ClientAddr,
+    ) -> Result<(), Response<EdgeBody>> {
+        let Some(keys) = &route.policy.signed else {
+            return Ok(());
+        };
+        let facts = signed::Request {
+            uri: req.uri(),
+            headers: req.headers(),
+            scheme: client.scheme,
+            client: client.ip,
+        };
+        match keys.verify(&facts, std::time::SystemTime::now()) {
+            Ok(uri) => {
+                *req.uri_mut() = uri;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "signature refused");
+                let mut resp = self.identity.error_with(
+                    StatusCode::FORBIDDEN,
+                    Bytes::from_static(e.body().as_bytes()),
+                    HeaderValue::from_static("text/xml"),
+                );
+                resp.headers_mut()
+                    .insert(header::SERVER, HeaderValue::from_static("CloudFront"));
+                Err(resp)
+            }
+        }
     }
 
     /// The answer for everything but a plain fresh hit: slices, stale

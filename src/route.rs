@@ -15,10 +15,10 @@ use percent_encoding::percent_decode_str;
 use thiserror::Error;
 
 use crate::config::{RouteConfig, TtlBounds};
-use crate::metrics::RouteMetrics;
-use crate::origin::metered::MeteredOrigin;
 use crate::cors::Cors;
 use crate::immutable::Immutable;
+use crate::metrics::RouteMetrics;
+use crate::origin::metered::MeteredOrigin;
 use crate::signed::TrustedKeys;
 
 /// A route with its origin resolved: what the edge needs per request.
