@@ -18,6 +18,7 @@ use crate::body::EdgeBody;
 use crate::cache::freshness::RequestFacts;
 use crate::cache::{CacheKey, CachedObject, Entry, FillResult, Store};
 use crate::client_addr::ClientAddr;
+use crate::config::ErrorPage;
 use crate::connection::MAX_REQUEST_HEAD;
 use crate::cors::{self, Cors, Preflight};
 use crate::fill::{self, FillError, FillJob};
@@ -84,6 +85,12 @@ impl Edge {
             self.respond(req, route, client).await
         };
         let mut resp = resp;
+        if let Some(r) = route
+            && resp.status().as_u16() >= 400
+            && let Some(page) = r.policy.error_pages.iter().find(|p| p.code == resp.status().as_u16())
+        {
+            resp = Box::pin(self.error_page(page, resp, client)).await;
+        }
         // CORS costs a hit one header lookup, and only on a CORS route.
         if let Some(cors) = route.and_then(|r| r.policy.cors.as_ref())
             && let Some(origin) = origin
@@ -411,6 +418,32 @@ impl Edge {
             Ok(origin) => self.identity.pass(origin, &route.policy.for_key(&request.key), head),
             Err(e) => self.fill_error(&FillError::from(e)),
         }
+    }
+
+    /// CloudFront's custom error response: the page's body (fetched through
+    /// the edge, so cached like any object) with the configured status; the
+    /// original error stands when the page itself cannot be had.
+    async fn error_page(&self, page: &ErrorPage, error: Response<EdgeBody>, client: ClientAddr) -> Response<EdgeBody> {
+        let Ok(req) = Request::get(page.path.as_str()).body(http_body_util::Empty::<Bytes>::new()) else {
+            return error;
+        };
+        let route = self.router.route(&page.path);
+        let found = self.respond(req, route, client).await;
+        if found.status() != StatusCode::OK {
+            tracing::warn!(page = %page.path, status = found.status().as_u16(), "error page unavailable");
+            return error;
+        }
+        let (mut parts, body) = found.into_parts();
+        parts.status = page.status;
+        // What clients may keep is the error's, not the page object's.
+        if let Some(cc) = error.headers().get(header::CACHE_CONTROL) {
+            parts.headers.insert(header::CACHE_CONTROL, cc.clone());
+        }
+        if let Some(x_cache) = error.headers().get(&X_CACHE) {
+            parts.headers.insert(X_CACHE.clone(), x_cache.clone());
+        }
+        parts.headers.remove(header::AGE);
+        Response::from_parts(parts, body)
     }
 
     /// A CORS preflight, answered at the edge.

@@ -142,7 +142,8 @@ pub(crate) async fn from_response(
         _ => (status, headers, body),
     };
 
-    let policy = &*route.policy.for_key(&job.request.key);
+    let for_key = route.policy.for_key(&job.request.key);
+    let policy = &*for_key.for_status(status);
     let omit_on_hit: Vec<HeaderName> = freshness::directives(&headers)
         .omit_fields
         .iter()

@@ -14,7 +14,7 @@ use http::{HeaderName, HeaderValue};
 use percent_encoding::percent_decode_str;
 use thiserror::Error;
 
-use crate::config::{RouteConfig, TtlBounds};
+use crate::config::{ErrorPage, RouteConfig, TtlBounds};
 use crate::cors::Cors;
 use crate::immutable::Immutable;
 use crate::metrics::RouteMetrics;
@@ -53,6 +53,8 @@ pub struct RoutePolicy {
     /// Added to every response (rendered at fill time).
     pub headers: Arc<[(HeaderName, HeaderValue)]>,
     pub cors: Option<Arc<Cors>>,
+    /// Custom error responses (see `Edge::error_page`).
+    pub error_pages: Arc<[ErrorPage]>,
     /// `signed = true`: the keys a CloudFront signature must verify with.
     pub signed: Option<Arc<TrustedKeys>>,
     /// Edge freshness never exceeds this (set by `for_key` on unhashed names).
@@ -71,6 +73,23 @@ impl RoutePolicy {
                 ..self.clone()
             }),
             _ => Cow::Borrowed(self),
+        }
+    }
+
+    /// The policy for an origin answer with this status: an error page's
+    /// `ttl` replaces `error_ttl` for the status it covers (fill time).
+    pub fn for_status(&self, status: http::StatusCode) -> Cow<'_, RoutePolicy> {
+        match self
+            .error_pages
+            .iter()
+            .find(|p| p.code == status.as_u16())
+            .and_then(|p| p.ttl)
+        {
+            Some(ttl) => Cow::Owned(RoutePolicy {
+                error_ttl: Some(ttl),
+                ..self.clone()
+            }),
+            None => Cow::Borrowed(self),
         }
     }
 }
@@ -106,6 +125,7 @@ impl Route {
                 headers: cfg.headers.clone().into(),
                 cors: cfg.cors.clone().map(Arc::new),
                 signed,
+                error_pages: cfg.error_pages.clone().into(),
             },
         }
     }

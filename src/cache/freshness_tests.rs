@@ -37,6 +37,7 @@ fn plain() -> RoutePolicy {
         headers: Vec::new().into(),
         cors: None,
         signed: None,
+        error_pages: Vec::new().into(),
     }
 }
 

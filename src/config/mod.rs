@@ -5,6 +5,7 @@
 //! config works the same from any working directory.
 
 mod error;
+mod error_pages;
 mod immutable;
 mod raw;
 mod response_headers;
@@ -219,6 +220,22 @@ pub struct RouteConfig {
     pub cors: Option<crate::cors::Cors>,
     /// Require a CloudFront signed URL or signed cookies.
     pub signed: bool,
+    /// CloudFront's custom error responses.
+    pub error_pages: Vec<ErrorPage>,
+}
+
+/// An origin error status answered with another object's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPage {
+    /// The origin's status this page replaces.
+    pub code: u16,
+    /// URL path of the page, fetched through the edge (and cached).
+    pub path: String,
+    /// The status clients see.
+    pub status: http::StatusCode,
+    /// How long the origin's error is cached (CloudFront's error caching
+    /// minimum TTL); `None`: the route's `error_ttl`.
+    pub ttl: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -123,6 +123,16 @@ pub struct RawRoute {
     pub headers: Option<BTreeMap<String, Spanned<String>>>,
     pub cors: Option<Spanned<RawCors>>,
     pub signed: Option<Spanned<bool>>,
+    /// Status code -> custom error response (CloudFront's).
+    pub error_pages: Option<BTreeMap<String, Spanned<RawErrorPage>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawErrorPage {
+    pub path: Spanned<String>,
+    pub status: Option<Spanned<i64>>,
+    pub ttl: Option<Spanned<String>>,
 }
 
 /// `cors = { allow_origins = [...], ... }` of a route.

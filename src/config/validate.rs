@@ -486,6 +486,7 @@ fn route_config(
         headers,
         cors,
         signed: raw.signed.as_ref().is_some_and(|s| *s.get_ref()),
+        error_pages: super::error_pages::error_pages(c, &key, raw),
     })
 }
 

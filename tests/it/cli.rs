@@ -247,3 +247,25 @@ signed = true
     assert!(!ok);
     assert!(text.contains("trusted_keys.KBAD") && text.contains("line 11"), "{text}");
 }
+
+#[test]
+fn check_reports_error_page_errors() {
+    let config = r#"[origins.o]
+kind = "http"
+url = "http://127.0.0.1:1"
+
+[[routes]]
+path = "/static/"
+origin = "o"
+error_pages = { 404 = { path = "404.html" }, 200 = { path = "/ok.html" }, 403 = { path = "/x", status = 99, ttl = "soon" } }
+"#;
+    let (ok, text) = check(config);
+    assert!(!ok);
+    for key in [
+        "routes[0].error_pages.404.path",
+        "routes[0].error_pages.200",
+        "routes[0].error_pages.403.status",
+    ] {
+        assert!(text.contains(key), "{key} missing in:\n{text}");
+    }
+}

@@ -16,6 +16,7 @@ mod core;
 mod cors;
 mod dev_origin;
 mod drain;
+mod error_pages;
 mod errors;
 mod expiry;
 mod faults;
