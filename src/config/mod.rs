@@ -9,6 +9,7 @@ mod error_pages;
 mod immutable;
 mod raw;
 mod response_headers;
+mod route;
 mod server;
 mod trusted_keys;
 mod validate;

@@ -1,0 +1,182 @@
+//! Everything but a plain fresh hit: slices, stale serving, coalesced
+//! fills and passes. Kept apart (and boxed by the caller) so the hit
+//! path's future stays small.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Request, Response, header};
+
+use super::{Edge, Phase};
+use crate::body::EdgeBody;
+use crate::cache::freshness::RequestFacts;
+use crate::cache::{CacheKey, CachedObject, FillResult};
+use crate::client_addr::ClientAddr;
+use crate::fill::{self, FillError, FillJob};
+use crate::forward;
+use crate::origin::OriginRequest;
+use crate::response::RequestView;
+use crate::route::Route;
+use crate::slice::fill::SliceFill;
+use crate::slice::respond::Slices;
+
+impl Edge {
+    /// The answer for everything but a plain fresh hit: slices, stale
+    /// serving, fills, passes.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn beyond_hit<B>(
+        &self,
+        route: &Arc<Route>,
+        cache_key: CacheKey,
+        req: &Request<B>,
+        client: ClientAddr,
+        phase: Phase,
+        discriminator: u64,
+        view: &RequestView<'_>,
+        now: Instant,
+    ) -> Response<EdgeBody> {
+        let head = view.head;
+        let stale = match phase {
+            Phase::Fresh(obj) if obj.sliced.is_some() => {
+                let slices = self.slices(route, &cache_key, &obj, req, client);
+                let mut resp = slices.respond(&obj, view).await;
+                self.identity.stamp(&mut resp, true, Some(obj.age(now)));
+                return resp;
+            }
+            Phase::Fresh(obj) => return self.identity.hit(&obj, view, now),
+            Phase::StaleServable(obj) => {
+                // Revalidate behind the response; the fill is detached, so
+                // dropping its handle does not cancel it.
+                let job = self.job(route, &cache_key, req, client, Some(obj.clone()));
+                drop(self.store.fill(cache_key, discriminator, move || fill::fill(job)));
+                return self.identity.hit(&obj, view, now);
+            }
+            Phase::Pass => {
+                let request = forward::origin_request(route, &cache_key, req, client);
+                return self.pass(route, &request, head).await;
+            }
+            Phase::Stale(obj) => Some(obj),
+            Phase::Miss => None,
+        };
+
+        let job = self.job(route, &cache_key, req, client, stale.clone());
+        let mut result = self
+            .store
+            .fill(cache_key.clone(), discriminator, move || fill::fill(job))
+            .await;
+        // A coalesced fill may have fetched another secondary key's response
+        // (`Vary`): then this request needs its own.
+        if let FillResult::Stored(obj) | FillResult::Uncached(obj) = &result
+            && let Some(secondary) = obj.secondary.as_ref().filter(|s| !s.matches(req.headers()))
+        {
+            let discriminator = secondary.discriminator(req.headers());
+            let job = self.job(route, &cache_key, req, client, None);
+            result = self
+                .store
+                .fill(cache_key.clone(), discriminator, move || fill::fill(job))
+                .await;
+        }
+        match result {
+            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, req, client, view).await,
+            FillResult::Stored(meta) if meta.sliced.is_some() => {
+                self.sliced_miss(route, &cache_key, &meta, req, client, view).await
+            }
+            FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, view),
+            FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, view),
+            FillResult::Pass => {
+                let request = forward::origin_request(route, &cache_key, req, client);
+                self.pass(route, &request, head).await
+            }
+            // The origin failed: a stale copy may stand in, within
+            // stale-if-error, or (RFC 9111 §4.2.4) whenever the origin
+            // cannot be reached and the response allows stale use.
+            FillResult::Failed(e) if stale.as_ref().is_some_and(|s| may_serve_stale(s, &e)) => {
+                let stale = stale.expect("checked");
+                self.identity.hit(&stale, view, Instant::now())
+            }
+            FillResult::Failed(e) => self.fill_error(&e),
+        }
+    }
+
+    fn job<B>(
+        &self,
+        route: &Arc<Route>,
+        key: &CacheKey,
+        req: &Request<B>,
+        client: ClientAddr,
+        stale: Option<Arc<CachedObject>>,
+    ) -> FillJob {
+        FillJob {
+            route: route.clone(),
+            request: forward::origin_request(route, key, req, client),
+            facts: RequestFacts {
+                authorization: req.headers().contains_key(header::AUTHORIZATION),
+            },
+            max_object_size: self.max_object_size,
+            identity: self.identity.clone(),
+            stale,
+            slice: route.policy.slice.map(|size| SliceFill {
+                size,
+                index: first_slice(req.headers(), size),
+                expect: None,
+            }),
+        }
+    }
+
+    async fn sliced_miss<B>(
+        &self,
+        route: &Arc<Route>,
+        key: &CacheKey,
+        meta: &CachedObject,
+        req: &Request<B>,
+        client: ClientAddr,
+        view: &RequestView<'_>,
+    ) -> Response<EdgeBody> {
+        let mut resp = self.slices(route, key, meta, req, client).respond(meta, view).await;
+        self.identity.stamp(&mut resp, false, None);
+        resp
+    }
+
+    fn slices<B>(
+        &self,
+        route: &Arc<Route>,
+        key: &CacheKey,
+        meta: &CachedObject,
+        req: &Request<B>,
+        client: ClientAddr,
+    ) -> Slices {
+        Slices {
+            store: self.store.clone(),
+            route: route.clone(),
+            identity: self.identity.clone(),
+            key: key.clone(),
+            info: meta.sliced.expect("a sliced object"),
+            request: forward::origin_request(route, key, req, client),
+            max_object_size: self.max_object_size,
+        }
+    }
+
+    /// Streams an object that is not cached (too large) from the origin.
+    async fn pass(&self, route: &Arc<Route>, request: &OriginRequest, head: bool) -> Response<EdgeBody> {
+        match route.origin.get(request).await {
+            Ok(origin) => self.identity.pass(origin, &route.policy.for_key(&request.key), head),
+            Err(e) => self.fill_error(&FillError::from(e)),
+        }
+    }
+}
+
+/// The slice a cold request needs first: where its range starts.
+fn first_slice(headers: &http::HeaderMap, size: u64) -> u64 {
+    headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+        .and_then(|v| v.split([',', '-']).next())
+        .and_then(|start| start.trim().parse::<u64>().ok())
+        .map_or(0, |start| start / size)
+}
+
+fn may_serve_stale(stale: &CachedObject, error: &FillError) -> bool {
+    let unreachable = matches!(error, FillError::Origin(_) | FillError::Truncated { .. });
+    stale.within_sie(Instant::now()) || (unreachable && !stale.must_revalidate)
+}
