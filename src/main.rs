@@ -232,19 +232,6 @@ fn print_welcome(config: &Config, addr: SocketAddr) {
     }
 }
 
-/// What a browser percent-encodes in a path segment.
-const URL_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
-
 /// A file under `dir`, as a URL path relative to it (percent-encoded).
 fn first_file(dir: &Path) -> Option<String> {
     let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
@@ -254,7 +241,7 @@ fn first_file(dir: &Path) -> Option<String> {
     for e in files {
         let name = e.file_name().into_string().ok()?;
         if !name.starts_with('.') {
-            return Some(percent_encoding::utf8_percent_encode(&name, URL_SEGMENT).to_string());
+            return Some(percent_encoding::utf8_percent_encode(&name, cachefront::warm::PATH_SEGMENT).to_string());
         }
     }
     for d in dirs {

@@ -24,8 +24,9 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use crate::client_addr::{ClientAddr, Scheme};
 use crate::reload::Site;
 
-/// Characters escaped in a path segment taken from the manifest.
-const PATH: &AsciiSet = &CONTROLS
+/// What a browser percent-encodes in a path segment (manifest entries,
+/// example URLs).
+pub const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
@@ -102,7 +103,10 @@ pub fn manifest_paths(manifest_path: &str, json: &[u8]) -> Result<Vec<String>, S
         .values()
         .filter_map(|h| h.as_str())
         .map(|h| {
-            let encoded: Vec<String> = h.split('/').map(|s| utf8_percent_encode(s, PATH).to_string()).collect();
+            let encoded: Vec<String> = h
+                .split('/')
+                .map(|s| utf8_percent_encode(s, PATH_SEGMENT).to_string())
+                .collect();
             format!("{base}{}", encoded.join("/"))
         })
         .collect();
