@@ -123,7 +123,7 @@ async fn tls_then_http<I, H, F>(
     drain: Drain,
     guard: ConnectionGuard,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + crate::zerocopy::Sink + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
     F: Future<Output = Response<EdgeBody>> + Send + 'static,
 {
@@ -144,7 +144,7 @@ async fn tls_then_http<I, H, F>(
 
 async fn http<I, H, F>(io: I, peer: Peer, setup: &ConnSetup, handler: H, drain: Drain, _guard: ConnectionGuard)
 where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + crate::zerocopy::Sink + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
     F: Future<Output = Response<EdgeBody>> + Send + 'static,
 {

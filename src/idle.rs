@@ -6,6 +6,8 @@
 //! for its next request). Rather than re-arm a timer per read, the socket
 //! wrapper bumps a counter and a watcher samples it once per period: a
 //! connection is closed between one and two periods after it went quiet.
+//!
+//! The same wrapper hands writes of mapped bodies to `zerocopy`.
 
 use std::io;
 use std::pin::Pin;
@@ -15,6 +17,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::zerocopy::{self, Sink};
 
 /// What a connection did: I/O events and requests in flight.
 #[derive(Default)]
@@ -74,7 +78,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
     }
 }
 
-impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+impl<I: AsyncWrite + Sink + Unpin> AsyncWrite for Watched<I> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
         if r.is_ready() {
@@ -88,7 +92,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        let r = match zerocopy::poll_write_vectored(&self.io, cx, bufs) {
+            Some(r) => r,
+            None => Pin::new(&mut self.io).poll_write_vectored(cx, bufs),
+        };
         if r.is_ready() {
             self.bump();
         }

@@ -39,6 +39,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod via;
 pub mod warm;
+pub mod zerocopy;
 
 use std::future::Future;
 use std::net::SocketAddr;

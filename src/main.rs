@@ -167,6 +167,9 @@ fn serve(path: &Path) -> ExitCode {
         }
     };
     cachefront::telemetry::init(config.server.log_format);
+    // Before anything counts its fd budget (zerocopy).
+    let fds = cachefront::zerocopy::raise_fd_limit();
+    tracing::debug!(?fds, "file descriptor limit");
     // The admin secret comes from the environment, never the config file.
     config.server.admin_token = std::env::var("CACHEFRONT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     let workers = config

@@ -149,6 +149,11 @@ impl Metrics {
             "Access log lines dropped because the writer fell behind",
             access_log_dropped.clone(),
         );
+        registry.register(
+            "zero_copy_sent_bytes",
+            "Response body bytes sent with sendfile from memory-mapped cache entries (process-wide)",
+            crate::zerocopy::SENT_BYTES.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,

@@ -87,6 +87,13 @@ pub struct Prefixed<S> {
     io: S,
 }
 
+impl<S> Prefixed<S> {
+    /// The stream underneath (the socket, for zero-copy writes).
+    pub fn inner(&self) -> &S {
+        &self.io
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();

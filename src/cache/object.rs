@@ -251,7 +251,9 @@ impl Variant {
             encoding,
             headers,
             not_modified,
-            body,
+            // Large bodies move to a memfd mapping once, here, so every hit
+            // can `sendfile` them (`zerocopy`).
+            body: crate::zerocopy::share(body),
         }
     }
 }

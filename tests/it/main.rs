@@ -39,3 +39,4 @@ mod size;
 mod slices;
 mod tls;
 mod warm;
+mod zerocopy;
