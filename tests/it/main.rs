@@ -21,6 +21,7 @@ mod errors;
 mod expiry;
 mod faults;
 mod hostile;
+mod http2_limits;
 mod http_origin;
 mod immutable;
 mod invalidation;
