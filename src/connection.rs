@@ -171,8 +171,11 @@ where
                 Err(panic) => panicked(&panic, peer),
             };
             drop(in_flight);
-            // While draining, an HTTP/1 client is told to reconnect.
-            if !is_h2 && drain.is_draining() {
+            // While draining, an HTTP/1 client is told to reconnect. After
+            // a 414 or 431 the connection closes, as nginx does: whatever
+            // else the client pipelined behind an oversized head is not
+            // trusted to start where the head ended.
+            if !is_h2 && (drain.is_draining() || closes_connection(resp.status())) {
                 resp.headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
@@ -214,6 +217,14 @@ where
         r = conn.as_mut() => done(r),
         () = drain.reached(Phase::Forced) => {}
     }
+}
+
+/// Statuses after which an HTTP/1 connection is closed.
+fn closes_connection(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    )
 }
 
 /// The answer to a request whose task panicked; the panic is logged.

@@ -203,7 +203,12 @@ impl Edge {
         };
         // S3 routes key by object key alone; HTTP routes by path and query.
         let cache_key = if route.origin.keys_query() {
-            CacheKey::new(route.id, req.uri().path_and_query().map_or(path, |pq| pq.as_str()))
+            let Ok(host) = forward::keyed_host(route, req.headers(), req.uri()) else {
+                return self
+                    .identity
+                    .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host");
+            };
+            CacheKey::new(route.id, req.uri().path_and_query().map_or(path, |pq| pq.as_str())).with_host(host)
         } else {
             CacheKey::new(route.id, key)
         };

@@ -50,6 +50,27 @@ const UNKEYED: [&str; 11] = [
     "forwarded",
 ];
 
+/// On a route whose origin is sent the client's `Host` (`preserve_host`):
+/// the host, lower-cased (hosts are case-insensitive, RFC 9110 §4.2.3), that
+/// the origin is sent and the cache key holds (`cache::key`). From `Host`,
+/// or HTTP/2's `:authority`; `None` when the request has neither (the origin
+/// then gets its own host) or the route does not preserve it. A `Host` that
+/// is not an authority is refused (`Err`: 400, as nginx answers).
+#[allow(clippy::result_unit_err)]
+pub fn keyed_host(route: &Route, headers: &HeaderMap, uri: &Uri) -> Result<Option<Box<str>>, ()> {
+    if !route.origin.preserves_host() {
+        return Ok(None);
+    }
+    let authority = match headers.get(header::HOST) {
+        Some(v) => http::uri::Authority::try_from(v.as_bytes()).map_err(|_| ())?,
+        None => match uri.authority() {
+            Some(a) => a.clone(),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(authority.as_str().to_ascii_lowercase().into()))
+}
+
 /// The origin request for a fill (always a GET) or a pass.
 pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client: ClientAddr) -> OriginRequest {
     let http = route.origin.keys_query();
@@ -65,6 +86,11 @@ pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client
         if route.policy.compress {
             // We compress ourselves, once; the origin sends identity.
             headers.remove(header::ACCEPT_ENCODING);
+        }
+        // The host the object is keyed by, exactly (`keyed_host`).
+        headers.remove(header::HOST);
+        if let Some(host) = key.host().and_then(|h| http::HeaderValue::from_str(h).ok()) {
+            headers.insert(header::HOST, host);
         }
     }
     OriginRequest {
@@ -130,7 +156,9 @@ where
         }
         for target in targets {
             if let Some(route) = edge.router.route(target.split('?').next().unwrap_or("")) {
-                edge.store.invalidate(&CacheKey::new(route.id, target.as_str())).await;
+                let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
+                let key = CacheKey::new(route.id, target.as_str()).with_host(host);
+                edge.store.invalidate(&key).await;
             }
         }
     }

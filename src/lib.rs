@@ -75,9 +75,9 @@ pub struct Listeners {
 impl Listeners {
     /// Binds the addresses the config names.
     pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
-        let edge = TcpListener::bind(config.server.listen).await?;
+        let edge = server::bind(config.server.listen)?;
         let tls = match config.server.tls_listen {
-            Some(addr) => Some(TcpListener::bind(addr).await?),
+            Some(addr) => Some(server::bind(addr)?),
             None => None,
         };
         let admin = match config.server.admin_listen {

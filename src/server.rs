@@ -4,13 +4,14 @@
 //! What happens on a connection is `connection`'s business.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
@@ -48,6 +49,28 @@ impl Workers {
         }
         Ok(Workers { handles })
     }
+}
+
+/// Connections the kernel holds for the accept loop (completed handshakes
+/// not yet accepted). tokio's `TcpListener::bind` asks for 1,024: a burst of
+/// 10,000 connects (a load test, a reconnect storm after a restart)
+/// overflowed it, and an overflowed handshake waits for the client's
+/// retransmission, 1 s, 3 s, 7 s… later (bench/SOAK.md). Linux caps the
+/// value at `net.core.somaxconn` (4,096 by default since 5.4); nginx asks
+/// for 511, HAProxy and Go for `somaxconn`.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listening socket with `LISTEN_BACKLOG` (and `SO_REUSEADDR`, as
+/// tokio's `bind` sets it, so a restart does not wait out `TIME_WAIT`).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// A listening socket and how its connections are set up.

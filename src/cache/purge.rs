@@ -97,6 +97,8 @@ mod tests {
         assert!(m.matches(&CacheKey::new(1, "static/a.css\0abc\x000")));
         assert!(!m.matches(&CacheKey::new(1, "static/a.css.map")));
         assert!(!m.matches(&CacheKey::new(2, "static/a.css")));
+        // Every host's copy (`preserve_host` routes key by host).
+        assert!(m.matches(&CacheKey::new(1, "static/a.css").with_host(Some("a.example".into()))));
     }
 
     #[test]

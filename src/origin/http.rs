@@ -46,6 +46,10 @@ impl HttpOrigin {
         }
     }
 
+    pub fn preserves_host(&self) -> bool {
+        self.preserve_host
+    }
+
     /// Sends `req` with `body`; the edge has already reduced `req.headers`
     /// to end-to-end headers.
     pub async fn send(&self, req: &OriginRequest, body: RequestBody) -> Result<OriginResponse, OriginError> {

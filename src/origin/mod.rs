@@ -141,6 +141,12 @@ impl Origin {
         matches!(self, Origin::Http(_))
     }
 
+    /// The client's `Host` is forwarded (`preserve_host`), so it is part of
+    /// the cache key.
+    pub fn preserves_host(&self) -> bool {
+        matches!(self, Origin::Http(h) if h.preserves_host())
+    }
+
     /// An HTTP origin may be another cache tier, so requests to it are
     /// checked for loops (`via`).
     pub fn may_loop(&self) -> bool {

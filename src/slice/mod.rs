@@ -40,7 +40,7 @@ impl SliceInfo {
 
     pub fn key(&self, object: &CacheKey, n: u64) -> CacheKey {
         // NUL cannot occur in an object key (routing refuses it).
-        CacheKey::new(object.route(), format!("{}\0{:016x}\0{n}", object.key(), self.tag))
+        object.derived(format!("{}\0{:016x}\0{n}", object.key(), self.tag))
     }
 }
 

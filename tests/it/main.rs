@@ -5,6 +5,7 @@ mod support;
 
 mod access_log;
 mod admin;
+mod backlog;
 mod cli;
 mod client_addr;
 mod cloudfront;
@@ -21,6 +22,7 @@ mod errors;
 mod expiry;
 mod faults;
 mod hostile;
+mod http2_limits;
 mod http_origin;
 mod immutable;
 mod invalidation;

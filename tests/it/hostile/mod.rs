@@ -148,3 +148,64 @@ async fn unkeyed_headers_never_change_what_is_stored_for_everyone() {
     assert_eq!(clean.body, first.body);
     assert_eq!(origin.requests(), 1);
 }
+
+/// With `preserve_host`, the origin answers by the client's `Host`, so the
+/// host is part of the cache key: each host gets its own bytes, and no
+/// `Host` a client sends can put its bytes in front of another host.
+#[tokio::test]
+async fn on_preserve_host_routes_each_host_is_cached_apart() {
+    let origin = HttpOrigin::start(|seen| {
+        let host = seen.headers.get("host").map_or("-", |v| v.to_str().unwrap());
+        http_origin::ok(&format!("site of {host}"), &[("cache-control", "max-age=600")])
+    })
+    .await;
+    let config = origin
+        .config("")
+        .replace("kind = \"http\"", "kind = \"http\"\npreserve_host = true");
+    let edge = TestEdge::start(&config).await;
+    let edge = &edge;
+    let get = |host: &'static str| async move { edge.request("GET", "/page", &[("host", host)]).await };
+
+    let a = get("a.example").await;
+    assert_eq!(
+        (a.x_cache(), &a.body[..]),
+        ("Miss from edge-test", &b"site of a.example"[..])
+    );
+    let b = get("b.example").await;
+    assert_eq!(
+        (b.x_cache(), &b.body[..]),
+        ("Miss from edge-test", &b"site of b.example"[..])
+    );
+    // Hosts are case-insensitive: one object, and the origin was sent the
+    // lower-cased host it is keyed by.
+    let a_again = get("A.Example").await;
+    assert_eq!(
+        (a_again.x_cache(), &a_again.body[..]),
+        ("Hit from edge-test", &b"site of a.example"[..])
+    );
+    let b_again = get("b.example").await;
+    assert_eq!(
+        (b_again.x_cache(), &b_again.body[..]),
+        ("Hit from edge-test", &b"site of b.example"[..])
+    );
+    let hosts: Vec<String> = origin
+        .seen()
+        .iter()
+        .map(|s| s.headers["host"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(hosts, ["a.example", "b.example"]);
+
+    // HTTP/2 has no Host header: `:authority` is the host, keyed alike.
+    let h2 = crate::support::client::Client::http2()
+        .request("GET", &edge.url("/page"), &[])
+        .await;
+    assert_eq!(h2.body, format!("site of {}", edge.addr).as_bytes());
+    // A Host that is no authority is refused, not forwarded.
+    let (status, _) = send(
+        edge.addr,
+        b"GET /page HTTP/1.1\r\nHost: a.example/evil\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(origin.requests(), 3);
+}
