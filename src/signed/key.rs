@@ -63,9 +63,7 @@ impl PublicKey {
                 };
                 match hash {
                     HashAlgorithm::Sha1 => VerifyingKey::<sha1::Sha1>::new(key.clone()).verify(message, &signature),
-                    HashAlgorithm::Sha256 => {
-                        VerifyingKey::<Sha256>::new(key.clone()).verify(message, &signature)
-                    }
+                    HashAlgorithm::Sha256 => VerifyingKey::<Sha256>::new(key.clone()).verify(message, &signature),
                 }
                 .is_ok()
             }

@@ -47,7 +47,9 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("keys", &self.keys).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }
 

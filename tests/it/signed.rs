@@ -194,7 +194,9 @@ async fn a_repeated_signature_is_verified_once_and_its_policy_checked_every_time
     assert_eq!(verifications(&edge).await, 2);
     // Refused signatures are not remembered: each is checked again.
     for _ in 0..2 {
-        let r = edge.request("GET", &case_path(&f, "ecdsa canned wrong key"), &[host]).await;
+        let r = edge
+            .request("GET", &case_path(&f, "ecdsa canned wrong key"), &[host])
+            .await;
         assert_eq!(r.status, 403);
     }
     assert_eq!(verifications(&edge).await, 4);
@@ -235,7 +237,11 @@ async fn an_expired_signature_is_refused_after_a_cached_verification() {
     tokio::time::sleep(Duration::from_secs(expires) - now + Duration::from_millis(20)).await;
     let r = edge.request("GET", &path, &[host]).await;
     assert_eq!(r.status, 403);
-    assert!(String::from_utf8_lossy(&r.body).contains("Request has expired"), "{:?}", r.body);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("Request has expired"),
+        "{:?}",
+        r.body
+    );
     assert_eq!(verifications(&edge).await, 1, "refused by the policy, not re-verified");
 }
 
