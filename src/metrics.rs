@@ -58,6 +58,7 @@ pub struct Metrics {
     origin_latency: HistogramFamily,
     pub in_flight: Gauge,
     pub access_log_dropped: Counter,
+    pub signature_verifications: Counter,
     entries: Gauge,
     bytes: Gauge,
     store: Arc<Store>,
@@ -154,6 +155,12 @@ impl Metrics {
             "Response body bytes sent with sendfile from memory-mapped cache entries (process-wide)",
             crate::zerocopy::SENT_BYTES.clone(),
         );
+        let signature_verifications = Counter::default();
+        registry.register(
+            "signature_verifications",
+            "CloudFront signatures checked cryptographically (a repeat of a verified one is not checked again)",
+            signature_verifications.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
@@ -163,6 +170,7 @@ impl Metrics {
             origin_latency,
             in_flight,
             access_log_dropped,
+            signature_verifications,
             entries,
             bytes,
             store,

@@ -28,6 +28,7 @@ use crate::origin::metered::MeteredOrigin;
 use crate::origin::{self, Origin};
 use crate::response::Identity;
 use crate::route::{Route, Router};
+use crate::signed::Verifier;
 use crate::tls::{self, TlsError};
 
 /// What one config version serves.
@@ -85,7 +86,12 @@ impl Site {
             };
             origins.insert(name.clone(), built);
         }
-        let trusted_keys = Arc::new(config.trusted_keys.clone());
+        // A new config, a new verifier: no signature verified with an old
+        // key set stays trusted.
+        let verifier = Arc::new(Verifier::new(
+            config.trusted_keys.clone(),
+            metrics.signature_verifications.clone(),
+        ));
         // Ids only after every fallible step: a failed build assigns none.
         let mut route_ids = HashMap::new();
         let mut routes = Vec::new();
@@ -110,7 +116,7 @@ impl Site {
                 origins[&r.origin].clone(),
                 route_metrics,
                 config.server.cloudfront_compat,
-                r.signed.then(|| trusted_keys.clone()),
+                r.signed.then(|| verifier.clone()),
             )));
             route_ids.insert(fingerprint, id);
         }

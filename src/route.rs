@@ -19,7 +19,7 @@ use crate::cors::Cors;
 use crate::immutable::Immutable;
 use crate::metrics::RouteMetrics;
 use crate::origin::metered::MeteredOrigin;
-use crate::signed::TrustedKeys;
+use crate::signed::Verifier;
 
 /// A route with its origin resolved: what the edge needs per request.
 pub struct Route {
@@ -55,8 +55,8 @@ pub struct RoutePolicy {
     pub cors: Option<Arc<Cors>>,
     /// Custom error responses (see `Edge::error_page`).
     pub error_pages: Arc<[ErrorPage]>,
-    /// `signed = true`: the keys a CloudFront signature must verify with.
-    pub signed: Option<Arc<TrustedKeys>>,
+    /// `signed = true`: what checks the CloudFront signature.
+    pub signed: Option<Arc<Verifier>>,
     /// Edge freshness never exceeds this (set by `for_key` on unhashed names).
     pub ttl_cap: Option<Duration>,
 }
@@ -101,7 +101,7 @@ impl Route {
         origin: Arc<MeteredOrigin>,
         metrics: RouteMetrics,
         cloudfront_compat: bool,
-        signed: Option<Arc<TrustedKeys>>,
+        signed: Option<Arc<Verifier>>,
     ) -> Route {
         Route {
             id,

@@ -1,16 +1,14 @@
 //! `[trusted_keys]`: CloudFront public key ids and their PEM files, read
 //! and parsed at load time so a bad key is a config error, not a 403.
+//! A key is what CloudFront key groups take: RSA (2048) or ECDSA P-256.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rsa::RsaPublicKey;
-use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::pkcs8::DecodePublicKey;
 use toml::Spanned;
 
 use super::validate::Checker;
-use crate::signed::TrustedKeys;
+use crate::signed::{PublicKey, TrustedKeys};
 
 pub(super) fn trusted_keys(
     c: &mut Checker<'_>,
@@ -29,14 +27,18 @@ pub(super) fn trusted_keys(
             }
         };
         // CloudFront takes SPKI ("PUBLIC KEY"); PKCS#1 ("RSA PUBLIC KEY") too.
-        match RsaPublicKey::from_public_key_pem(&pem).or_else(|_| RsaPublicKey::from_pkcs1_pem(&pem)) {
-            Ok(k) => {
+        match PublicKey::from_pem(&pem) {
+            Some(k) => {
+                tracing::debug!(key_pair_id = %id, kind = k.kind(), "trusted key");
                 keys.insert(id.clone(), k);
             }
-            Err(e) => {
+            None => {
                 c.err::<()>(
                     &key,
-                    format!("{} is not an RSA public key PEM: {e}", path.display()),
+                    format!(
+                        "{} is neither an RSA nor an EC P-256 public key PEM (CloudFront takes RSA 2048 and ECDSA P-256 keys)",
+                        path.display()
+                    ),
                     file.span(),
                 );
             }

@@ -4,14 +4,20 @@
 //! A request carries either query parameters (`Expires` or `Policy`,
 //! `Signature`, `Key-Pair-Id`, optionally `Hash-Algorithm=SHA256`) or
 //! cookies (`CloudFront-Expires` or `CloudFront-Policy`,
-//! `CloudFront-Signature`, `CloudFront-Key-Pair-Id`). The signature is
-//! RSA PKCS#1 v1.5 over the policy: for a canned policy, the one CloudFront
-//! builds from the resource URL (scheme, `Host`, path and the rest of the
-//! query) and `Expires`; for a custom policy, the policy itself (see
-//! `policy`). The signature parameters are stripped before the request goes
-//! on: they are in no cache key and never reach the origin.
+//! `CloudFront-Signature`, `CloudFront-Key-Pair-Id`, optionally
+//! `CloudFront-Hash-Algorithm`). The signature is RSA PKCS#1 v1.5 or ECDSA
+//! P-256 (see `key`) over the policy: for a canned policy, the one
+//! CloudFront builds from the resource URL (scheme, `Host`, path and the
+//! rest of the query) and `Expires`; for a custom policy, the policy itself
+//! (see `policy`). A signature verified once is not verified again (see
+//! `verified`); the policy's conditions are checked on every request. The
+//! signature parameters are stripped before the request goes on: they are
+//! in no cache key and never reach the origin.
 
+mod key;
 mod policy;
+mod presented;
+mod verified;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -19,17 +25,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use http::{HeaderMap, Uri, header};
-use rsa::RsaPublicKey;
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
+use prometheus_client::metrics::counter::Counter;
 use thiserror::Error;
 
 use crate::client_addr::Scheme;
+pub use key::{HashAlgorithm, PublicKey};
+use verified::{Claim, VerifiedSignatures};
 
-/// `[trusted_keys]`: key-pair (public key) id → RSA public key.
+/// `[trusted_keys]`: key-pair (public key) id → RSA or P-256 public key.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
-    pub keys: BTreeMap<String, RsaPublicKey>,
+    pub keys: BTreeMap<String, PublicKey>,
+}
+
+/// What a signed route checks requests with: the trusted keys and the
+/// signatures they verified lately. One per loaded config.
+pub struct Verifier {
+    keys: TrustedKeys,
+    verified: VerifiedSignatures,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a signed route refused a request (always 403, CloudFront's body).
@@ -64,16 +85,6 @@ impl SignatureError {
     }
 }
 
-/// What a request presents, from its query or its cookies.
-#[derive(Default)]
-struct Presented {
-    expires: Option<String>,
-    policy: Option<String>,
-    signature: Option<String>,
-    key_pair_id: Option<String>,
-    sha256: bool,
-}
-
 /// The request facts a policy is checked against.
 pub struct Request<'a> {
     pub uri: &'a Uri,
@@ -82,17 +93,26 @@ pub struct Request<'a> {
     pub client: IpAddr,
 }
 
-impl TrustedKeys {
+impl Verifier {
+    /// `verifications` counts the cryptographic checks made (the
+    /// `signature_verifications` metric).
+    pub fn new(keys: TrustedKeys, verifications: Counter) -> Verifier {
+        Verifier {
+            keys,
+            verified: VerifiedSignatures::new(verifications),
+        }
+    }
+
     /// Checks the request's signature; `Ok` with the URI without the
     /// signature parameters (what the cache keys and the origin sees).
     pub fn verify(&self, req: &Request<'_>, now: SystemTime) -> Result<Uri, SignatureError> {
-        let (presented, rest) = from_query(req.uri);
+        let (presented, rest) = presented::from_query(req.uri);
         let presented = match presented.signature {
             Some(_) => presented,
-            None => from_cookies(req.headers),
+            None => presented::from_cookies(req.headers),
         };
         let key_id = presented.key_pair_id.as_deref().ok_or(SignatureError::MissingKey)?;
-        let key = self.keys.get(key_id).ok_or(SignatureError::UnknownKey)?;
+        let key = self.keys.keys.get(key_id).ok_or(SignatureError::UnknownKey)?;
         let signature = presented
             .signature
             .as_deref()
@@ -122,7 +142,18 @@ impl TrustedKeys {
             }
             (None, None) => return Err(SignatureError::Malformed("neither Expires nor Policy")),
         };
-        verify_rsa(key, &policy_bytes, &signature, presented.sha256)?;
+        let claim = Claim {
+            key_pair_id: key_id,
+            hash: presented.hash,
+            policy: &policy_bytes,
+            signature: &signature,
+        };
+        if !self
+            .verified
+            .holds(&claim, || key.verifies(&policy_bytes, &signature, presented.hash))
+        {
+            return Err(SignatureError::BadSignature);
+        }
         let policy = policy::Policy::parse(&policy_bytes).map_err(SignatureError::Malformed)?;
         policy.allows(&resource, now, req.client)?;
         // Scheme and authority stay (HTTP/2 requests carry them in the URI).
@@ -130,16 +161,6 @@ impl TrustedKeys {
         parts.path_and_query = Some(path_and_query.parse().map_err(|_| SignatureError::Malformed("URI"))?);
         Uri::from_parts(parts).map_err(|_| SignatureError::Malformed("URI"))
     }
-}
-
-fn verify_rsa(key: &RsaPublicKey, message: &[u8], signature: &[u8], sha256: bool) -> Result<(), SignatureError> {
-    let signature = Signature::try_from(signature).map_err(|_| SignatureError::BadSignature)?;
-    let ok = if sha256 {
-        VerifyingKey::<rsa::sha2::Sha256>::new(key.clone()).verify(message, &signature)
-    } else {
-        VerifyingKey::<sha1::Sha1>::new(key.clone()).verify(message, &signature)
-    };
-    ok.map_err(|_| SignatureError::BadSignature)
 }
 
 /// CloudFront's URL-safe base64: `-` for `+`, `_` for `=`, `~` for `/`.
@@ -156,45 +177,91 @@ fn cloudfront_b64(s: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(standard).ok()
 }
 
-/// The signature parameters of the query, and the query without them.
-fn from_query(uri: &Uri) -> (Presented, Option<String>) {
-    let mut p = Presented::default();
-    let Some(query) = uri.query() else {
-        return (p, None);
-    };
-    let mut rest = Vec::new();
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = || Some(v.to_string());
-        match k {
-            "Expires" => p.expires = v(),
-            "Policy" => p.policy = v(),
-            "Signature" => p.signature = v(),
-            "Key-Pair-Id" => p.key_pair_id = v(),
-            "Hash-Algorithm" => p.sha256 = pair.ends_with("=SHA256"),
-            _ => rest.push(pair),
-        }
-    }
-    (p, (!rest.is_empty()).then(|| rest.join("&")))
-}
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use http::HeaderValue;
+    use p256::ecdsa::SigningKey;
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use sha1::Digest;
 
-fn from_cookies(headers: &HeaderMap) -> Presented {
-    let mut p = Presented::default();
-    for cookie in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
-        for pair in cookie.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else {
-                continue;
-            };
-            let v = Some(v.to_string());
-            match k {
-                "CloudFront-Expires" => p.expires = v,
-                "CloudFront-Policy" => p.policy = v,
-                "CloudFront-Signature" => p.signature = v,
-                "CloudFront-Key-Pair-Id" => p.key_pair_id = v,
-                "CloudFront-Hash-Algorithm" => p.sha256 = v.as_deref() == Some("SHA256"),
-                _ => {}
-            }
-        }
+    use super::*;
+
+    const EXPIRES: u64 = 2_000_000_000;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_secs(secs)
     }
-    p
+
+    fn check(v: &Verifier, uri: &Uri, client: &str, now: SystemTime) -> Result<Uri, SignatureError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("cdn.example.com"));
+        let req = Request {
+            uri,
+            headers: &headers,
+            scheme: Scheme::Http,
+            client: client.parse().unwrap(),
+        };
+        v.verify(&req, now)
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        let s = base64::engine::general_purpose::STANDARD.encode(bytes);
+        s.replace('+', "-").replace('=', "_").replace('/', "~")
+    }
+
+    /// A verifier trusting one P-256 key, and a URL it signed with `policy`.
+    fn signed(policy: &str) -> (Verifier, Counter, Uri) {
+        let signing = SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let keys = TrustedKeys {
+            keys: BTreeMap::from([("KTEST".to_string(), PublicKey::P256(*signing.verifying_key()))]),
+        };
+        let counter = Counter::default();
+        let verifier = Verifier::new(keys, counter.clone());
+        let sig: p256::ecdsa::Signature = signing.sign_prehash(&sha1::Sha1::digest(policy.as_bytes())).unwrap();
+        let uri = format!(
+            "/private/a.pdf?Policy={}&Signature={}&Key-Pair-Id=KTEST",
+            b64(policy.as_bytes()),
+            b64(sig.to_der().as_bytes())
+        );
+        (verifier, counter, uri.parse().unwrap())
+    }
+
+    #[test]
+    fn a_cached_verification_still_checks_expiry_and_client_address() {
+        let policy = format!(
+            r#"{{"Statement":[{{"Resource":"http://cdn.example.com/private/*","Condition":{{"DateLessThan":{{"AWS:EpochTime":{EXPIRES}}},"IpAddress":{{"AWS:SourceIp":"192.0.2.0/24"}}}}}}]}}"#
+        );
+        let (v, verifications, uri) = signed(&policy);
+        let before = at(EXPIRES - 60);
+        assert_eq!(check(&v, &uri, "192.0.2.7", before).unwrap(), "/private/a.pdf");
+        assert_eq!(verifications.get(), 1);
+        assert_eq!(check(&v, &uri, "192.0.2.8", before).unwrap(), "/private/a.pdf");
+        assert_eq!(verifications.get(), 1, "the repeat is answered from the cache");
+        assert_eq!(
+            check(&v, &uri, "198.51.100.1", before),
+            Err(SignatureError::Denied("client address"))
+        );
+        assert_eq!(
+            check(&v, &uri, "192.0.2.7", at(EXPIRES)),
+            Err(SignatureError::Denied("expired"))
+        );
+        assert_eq!(verifications.get(), 1);
+    }
+
+    #[test]
+    fn refused_signatures_are_checked_every_time() {
+        let policy = format!(
+            r#"{{"Statement":[{{"Resource":"http://cdn.example.com/private/*","Condition":{{"DateLessThan":{{"AWS:EpochTime":{EXPIRES}}}}}}}]}}"#
+        );
+        let (v, verifications, uri) = signed(&policy);
+        let tampered: Uri = uri.to_string().replace("Signature=M", "Signature=N").parse().unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                check(&v, &tampered, "192.0.2.7", at(0)),
+                Err(SignatureError::BadSignature)
+            );
+        }
+        assert_eq!(verifications.get(), 2);
+    }
 }

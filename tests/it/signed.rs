@@ -1,8 +1,16 @@
 //! CloudFront signed URLs and cookies on `signed = true` routes, checked
 //! against URLs botocore's `CloudFrontSigner` made (what django-storages
-//! calls) with the committed test key: `tests/fixtures/cloudfront`.
-//! `.ci/run` regenerates the fixtures live and points
-//! `CLOUDFRONT_FIXTURES` at them.
+//! calls) with the committed test keys, RSA and ECDSA P-256:
+//! `tests/fixtures/cloudfront`. `.ci/run` regenerates the fixtures live and
+//! points `CLOUDFRONT_FIXTURES` at them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use p256::ecdsa::SigningKey;
+use p256::ecdsa::signature::hazmat::PrehashSigner;
+use p256::pkcs8::DecodePrivateKey;
+use sha1::Digest;
 
 use crate::support::http_origin::ok;
 use crate::support::{HttpOrigin, S3Origin, TestEdge};
@@ -16,7 +24,28 @@ fn fixtures() -> serde_json::Value {
 }
 
 fn keys() -> String {
-    format!("\n[trusted_keys]\nK2JCJMDEHXQW5F = \"{FIXTURES}/public.pem\"\n")
+    format!(
+        "\n[trusted_keys]\nK2JCJMDEHXQW5F = \"{FIXTURES}/public.pem\"\nK3ECDSAP256KEY = \"{FIXTURES}/ec-public.pem\"\n"
+    )
+}
+
+/// A fixture's path (and query) by case name.
+fn case_path(f: &serde_json::Value, name: &str) -> String {
+    let case = f["cases"].as_array().unwrap().iter().find(|c| c["name"] == name);
+    case.unwrap_or_else(|| panic!("no fixture {name}"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `cachefront_signature_verifications_total` from `/metrics`.
+async fn verifications(edge: &TestEdge) -> u64 {
+    let metrics = edge.admin_client().metrics().await;
+    let line = metrics
+        .iter()
+        .find_map(|l| l.strip_prefix("cachefront_signature_verifications_total "))
+        .expect("the verifications counter");
+    line.parse().unwrap()
 }
 
 const ROUTE: &str = r#"
@@ -130,4 +159,108 @@ async fn an_http_origin_never_sees_the_signature() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(origin.seen()[0].uri, "/private/report.pdf?v=2");
+}
+
+#[tokio::test]
+async fn a_repeated_signature_is_verified_once_and_its_policy_checked_every_time() {
+    let origin = S3Origin::start().await;
+    origin.put("private/report.pdf", "annual report");
+    // Loopback may name the client (X-Forwarded-For), as a load balancer would.
+    let config = origin
+        .config(&(ROUTE.to_string() + &keys()))
+        .replace("[server]\n", "[server]\ntrusted_proxies = [\"127.0.0.0/8\"]\n");
+    let edge = TestEdge::start(&config).await;
+    let f = fixtures();
+    let host = ("host", "cdn.example.com");
+    // A custom policy for 127.0.0.0/8, signed with the ECDSA key.
+    let ip_bound = case_path(&f, "ecdsa custom ip allowed");
+    assert_eq!(verifications(&edge).await, 0);
+    for (i, x_cache) in ["Miss from edge-test", "Hit from edge-test"].iter().enumerate() {
+        let r = edge.request("GET", &ip_bound, &[host]).await;
+        assert_eq!((r.status.as_u16(), r.x_cache()), (200, *x_cache), "request {i}");
+        assert_eq!(verifications(&edge).await, 1, "request {i}");
+    }
+    // The cached verification does not carry the policy's conditions.
+    let r = edge
+        .request("GET", &ip_bound, &[host, ("x-forwarded-for", "10.9.9.9")])
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(verifications(&edge).await, 1);
+    // Another signature (RSA, same object) is verified once too.
+    for _ in 0..3 {
+        let r = edge.request("GET", &case_path(&f, "canned"), &[host]).await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(verifications(&edge).await, 2);
+    // Refused signatures are not remembered: each is checked again.
+    for _ in 0..2 {
+        let r = edge
+            .request("GET", &case_path(&f, "ecdsa canned wrong key"), &[host])
+            .await;
+        assert_eq!(r.status, 403);
+    }
+    assert_eq!(verifications(&edge).await, 4);
+    assert_eq!(origin.requests(), 1);
+}
+
+fn cloudfront_b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD
+        .encode(bytes)
+        .replace('+', "-")
+        .replace('=', "_")
+        .replace('/', "~")
+}
+
+#[tokio::test]
+async fn an_expired_signature_is_refused_after_a_cached_verification() {
+    let (_origin, edge) = edge().await;
+    // Signed here, as `openssl sha1 -sign` would with the committed EC key:
+    // a canned policy that expires in a second or two.
+    let pem = std::fs::read_to_string(format!("{FIXTURES}/ec-private.pem")).unwrap();
+    let key = SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let expires = now.as_secs() + 2;
+    let policy = format!(
+        r#"{{"Statement":[{{"Resource":"http://cdn.example.com/private/report.pdf","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
+    );
+    let signature: p256::ecdsa::Signature = key.sign_prehash(&sha1::Sha1::digest(policy.as_bytes())).unwrap();
+    let path = format!(
+        "/private/report.pdf?Expires={expires}&Signature={}&Key-Pair-Id=K3ECDSAP256KEY",
+        cloudfront_b64(signature.to_der().as_bytes())
+    );
+    let host = ("host", "cdn.example.com");
+    for _ in 0..2 {
+        assert_eq!(edge.request("GET", &path, &[host]).await.status, 200);
+    }
+    assert_eq!(verifications(&edge).await, 1);
+    // Policy times are whole seconds: wait until `expires` has begun.
+    tokio::time::sleep(Duration::from_secs(expires) - now + Duration::from_millis(20)).await;
+    let r = edge.request("GET", &path, &[host]).await;
+    assert_eq!(r.status, 403);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("Request has expired"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(verifications(&edge).await, 1, "refused by the policy, not re-verified");
+}
+
+#[test]
+fn a_trusted_key_that_is_neither_rsa_nor_p256_is_a_config_error() {
+    let config = |file: &str| {
+        format!(
+            "[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/private/\"\norigin = \"o\"\nsigned = true\n\n[trusted_keys]\nKEC = \"{FIXTURES}/ec-public.pem\"\nKOTHER = \"{FIXTURES}/{file}\"\n"
+        )
+    };
+    // An EC key on another curve, and a private key where a public one belongs.
+    for file in ["p384-public.pem", "ec-private.pem"] {
+        let err = cachefront::config::Config::parse(&config(file), std::path::Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trusted_keys.KOTHER"), "{err}");
+        assert!(err.contains(&format!("{FIXTURES}/{file}")), "{err}");
+        assert!(err.contains("neither an RSA nor an EC P-256 public key"), "{err}");
+        assert!(!err.contains("KEC"), "the P-256 key is fine: {err}");
+    }
+    assert!(cachefront::config::Config::parse(&config("public.pem"), std::path::Path::new(".")).is_ok());
 }
