@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::future::{BoxFuture, Either};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body::Body;
+use std::future::Ready;
 use tracing::Instrument;
 
 use crate::access_log::AccessLog;
@@ -57,41 +59,84 @@ enum Phase {
     Miss,
 }
 
+/// What `respond` decided without waiting: a response (hits, the edge's own
+/// answers) or the work still to do.
+pub enum Handled {
+    Now(Response<EdgeBody>),
+    Later(BoxFuture<'static, Response<EdgeBody>>),
+}
+
+impl Handled {
+    async fn resolve(self) -> Response<EdgeBody> {
+        match self {
+            Handled::Now(r) => r,
+            Handled::Later(f) => f.await,
+        }
+    }
+}
+
+/// The future of one request: ready at once for a hit (no state machine
+/// is built, moved or polled for it), boxed for everything that waits.
+pub type HandleFuture = Either<Ready<Response<EdgeBody>>, BoxFuture<'static, Response<EdgeBody>>>;
+
+/// What `finish` needs from the start of a request.
+struct Started {
+    _in_flight: InFlight,
+    /// A CORS request's `Origin`.
+    origin: Option<HeaderValue>,
+    /// Only with an access log: the request's facts and a clock read.
+    logged: Option<(access::Seen, Instant)>,
+}
+
 impl Edge {
-    pub async fn handle<B>(self: Arc<Self>, req: Request<B>, client: ClientAddr) -> Response<EdgeBody>
+    pub fn handle<B>(self: Arc<Self>, req: Request<B>, client: ClientAddr) -> HandleFuture
     where
-        B: Body<Data = Bytes> + Send + 'static,
+        B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
-        let _in_flight = InFlight::new(&self.metrics.in_flight);
         let route = self.router.route(req.uri().path());
-        // A preflight is answered whole in `respond`.
-        let origin = route
-            .filter(|r| r.policy.cors.is_some() && !cors::is_preflight(req.method(), req.headers()))
-            .and_then(|_| req.headers().get(header::ORIGIN).cloned());
-        // Only with an access log: the request's facts and a clock read.
-        let logged = self
-            .access_log
-            .as_ref()
-            .map(|_| (access::Seen::new(&req, client), Instant::now()));
+        let started = Started {
+            _in_flight: InFlight::new(&self.metrics.in_flight),
+            // A preflight is answered whole in `respond`.
+            origin: route
+                .filter(|r| r.policy.cors.is_some() && !cors::is_preflight(req.method(), req.headers()))
+                .and_then(|_| req.headers().get(header::ORIGIN).cloned()),
+            logged: self
+                .access_log
+                .as_ref()
+                .map(|_| (access::Seen::new(&req, client), Instant::now())),
+        };
         // Without debug logging a request costs no span, no clock read and
         // no instrumented wrapper (checked against the global filter once
         // per callsite, then a cached load).
-        let resp = if tracing::enabled!(tracing::Level::DEBUG) {
-            Box::pin(self.respond_traced(req, route, client)).await
+        let handled = if tracing::enabled!(tracing::Level::DEBUG) {
+            Handled::Later(Box::pin(self.clone().respond_traced(req, route.cloned(), client)))
         } else {
-            self.respond(req, route, client).await
+            self.respond(req, route, client)
         };
-        let mut resp = resp;
-        if let Some(r) = route
-            && resp.status().as_u16() >= 400
-            && let Some(page) = r.policy.error_pages.iter().find(|p| p.code == resp.status().as_u16())
-        {
-            resp = Box::pin(self.error_page(page, resp, client)).await;
+        match handled {
+            Handled::Now(resp) if error_page(route, &resp).is_none() => {
+                Either::Left(std::future::ready(self.finish(resp, route, started)))
+            }
+            handled => {
+                let route = route.cloned();
+                Either::Right(Box::pin(async move {
+                    let mut resp = handled.resolve().await;
+                    if let Some(page) = error_page(route.as_ref(), &resp) {
+                        resp = Box::pin(self.error_page(page, resp, client)).await;
+                    }
+                    self.finish(resp, route.as_ref(), started)
+                }))
+            }
         }
+    }
+
+    /// What every response gets on its way out: CORS, CloudFront's headers,
+    /// metrics and the access log line.
+    fn finish(&self, mut resp: Response<EdgeBody>, route: Option<&Arc<Route>>, started: Started) -> Response<EdgeBody> {
         // CORS costs a hit one header lookup, and only on a CORS route.
         if let Some(cors) = route.and_then(|r| r.policy.cors.as_ref())
-            && let Some(origin) = origin
+            && let Some(origin) = started.origin
         {
             cors.apply(&origin, resp.headers_mut());
         }
@@ -104,7 +149,7 @@ impl Edge {
             resp.headers().get(&X_CACHE).map(|v| v.as_bytes()),
             body_bytes,
         );
-        if let (Some(log), Some((seen, start))) = (&self.access_log, logged) {
+        if let (Some(log), Some((seen, start))) = (&self.access_log, started.logged) {
             log.log(seen.record(log, &resp, body_bytes, start.elapsed()));
         }
         resp
@@ -112,13 +157,13 @@ impl Edge {
 
     /// `respond` with a span and a completion event per request.
     async fn respond_traced<B>(
-        &self,
+        self: Arc<Self>,
         req: Request<B>,
-        route: Option<&Arc<Route>>,
+        route: Option<Arc<Route>>,
         client: ClientAddr,
     ) -> Response<EdgeBody>
     where
-        B: Body<Data = Bytes> + Send + 'static,
+        B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
         let span = tracing::debug_span!(
@@ -129,7 +174,8 @@ impl Edge {
             route = tracing::field::Empty,
         );
         let start = Instant::now();
-        let resp = self.respond(req, route, client).instrument(span.clone()).await;
+        let handled = span.in_scope(|| self.respond(req, route.as_ref(), client));
+        let resp = handled.resolve().instrument(span.clone()).await;
         let _enter = span.enter();
         tracing::debug!(
             status = resp.status().as_u16(),
@@ -140,57 +186,57 @@ impl Edge {
         resp
     }
 
-    async fn respond<B>(
-        &self,
-        mut req: Request<B>,
-        route: Option<&Arc<Route>>,
-        client: ClientAddr,
-    ) -> Response<EdgeBody>
+    /// Answers at once what needs no waiting (a fresh hit, the edge's own
+    /// errors); everything else becomes one boxed future.
+    fn respond<B>(self: &Arc<Self>, mut req: Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Handled
     where
-        B: Body<Data = Bytes> + Send + 'static,
+        B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
         let url_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
         if url_len > MAX_URL {
-            return self.identity.error(StatusCode::URI_TOO_LONG, "URI Too Long");
+            return Handled::Now(self.identity.error(StatusCode::URI_TOO_LONG, "URI Too Long"));
         }
         if head_size(&req, url_len) > MAX_REQUEST_HEAD {
-            return self.identity.error(
+            return Handled::Now(self.identity.error(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "Request Header Fields Too Large",
-            );
+            ));
         }
         let Some(route) = route else {
-            return self.identity.error(StatusCode::NOT_FOUND, "Not Found");
+            return Handled::Now(self.identity.error(StatusCode::NOT_FOUND, "Not Found"));
         };
         tracing::Span::current().record("route", route.prefix.as_str());
         if let Some(cors) = &route.policy.cors
             && let Some(origin) = req.headers().get(header::ORIGIN)
             && cors::is_preflight(req.method(), req.headers())
         {
-            return self.preflight(cors, origin, req.headers());
+            return Handled::Now(self.preflight(cors, origin, req.headers()));
         }
         if let Err(resp) = self.check_signature(route, &mut req, client) {
-            return resp;
+            return Handled::Now(resp);
         }
         let path = req.uri().path();
         if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.received_by) {
-            return self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected");
+            return Handled::Now(self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected"));
         }
         let key = match route.object_key(path) {
             Ok(k) => k,
             Err(e) => {
-                return self
-                    .identity
-                    .error(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}"));
+                return Handled::Now(
+                    self.identity
+                        .error(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}")),
+                );
             }
         };
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,
             _ if route.policy.all_methods => {
-                let route = route.clone();
-                return Box::pin(forward::unsafe_request(self, &route, req, client)).await;
+                let (edge, route) = (self.clone(), route.clone());
+                return Handled::Later(Box::pin(async move {
+                    forward::unsafe_request(&edge, &route, req, client).await
+                }));
             }
             _ => {
                 let mut resp = self
@@ -198,27 +244,23 @@ impl Edge {
                     .error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
                 resp.headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-                return resp;
+                return Handled::Now(resp);
             }
         };
         // S3 routes key by object key alone; HTTP routes by path and query.
         let cache_key = if route.origin.keys_query() {
             let Ok(host) = forward::keyed_host(route, req.headers(), req.uri()) else {
-                return self
-                    .identity
-                    .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host");
+                return Handled::Now(
+                    self.identity
+                        .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host"),
+                );
             };
             CacheKey::new(route.id, req.uri().path_and_query().map_or(path, |pq| pq.as_str())).with_host(host)
         } else {
             CacheKey::new(route.id, key)
         };
-        let view = RequestView {
-            head,
-            http10: req.version() <= Version::HTTP_10,
-            headers: req.headers(),
-        };
         let now = Instant::now();
-        let entry = self.store.get(&cache_key).await;
+        let entry = self.store.get(&cache_key);
         let discriminator = entry.as_ref().map_or(0, |e| e.discriminator(req.headers()));
         let phase = match &entry {
             Some(Entry::Pass) => Phase::Pass,
@@ -235,12 +277,14 @@ impl Edge {
         if let Phase::Fresh(obj) = &phase
             && obj.sliced.is_none()
         {
-            return self.identity.hit(obj, &view, now);
+            return Handled::Now(self.identity.hit(obj, &view(&req, head), now));
         }
-        // Everything else is boxed, so the hit path's future (moved and
-        // pinned per request) stays small: its size is that of the largest
-        // state, and the fill and slice states are large.
-        Box::pin(self.beyond_hit(route, cache_key, &req, client, phase, discriminator, &view, now)).await
+        let (edge, route) = (self.clone(), route.clone());
+        Handled::Later(Box::pin(async move {
+            let view = view(&req, head);
+            edge.beyond_hit(&route, cache_key, &req, client, phase, discriminator, &view, now)
+                .await
+        }))
     }
 
     /// On a `signed` route: verifies the CloudFront signature and strips its
@@ -283,12 +327,17 @@ impl Edge {
     /// CloudFront's custom error response: the page's body (fetched through
     /// the edge, so cached like any object) with the configured status; the
     /// original error stands when the page itself cannot be had.
-    async fn error_page(&self, page: &ErrorPage, error: Response<EdgeBody>, client: ClientAddr) -> Response<EdgeBody> {
+    async fn error_page(
+        self: &Arc<Self>,
+        page: &ErrorPage,
+        error: Response<EdgeBody>,
+        client: ClientAddr,
+    ) -> Response<EdgeBody> {
         let Ok(req) = Request::get(page.path.as_str()).body(http_body_util::Empty::<Bytes>::new()) else {
             return error;
         };
         let route = self.router.route(&page.path);
-        let found = self.respond(req, route, client).await;
+        let found = self.respond(req, route, client).resolve().await;
         if found.status() != StatusCode::OK {
             tracing::warn!(page = %page.path, status = found.status().as_u16(), "error page unavailable");
             return error;
@@ -328,6 +377,23 @@ impl Edge {
         self.identity
             .error(status, status.canonical_reason().unwrap_or("Error"))
     }
+}
+
+fn view<B>(req: &Request<B>, head: bool) -> RequestView<'_> {
+    RequestView {
+        head,
+        http10: req.version() <= Version::HTTP_10,
+        headers: req.headers(),
+    }
+}
+
+/// The route's custom error page for this response, if any.
+fn error_page<'r>(route: Option<&'r Arc<Route>>, resp: &Response<EdgeBody>) -> Option<&'r ErrorPage> {
+    let code = resp.status().as_u16();
+    if code < 400 {
+        return None;
+    }
+    route?.policy.error_pages.iter().find(|p| p.code == code)
 }
 
 /// Request line plus header lines, as an HTTP/1.1 client would send them.

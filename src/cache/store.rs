@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use moka::Expiry;
-use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{RwLock, Semaphore, watch};
 
@@ -214,8 +214,11 @@ impl Store {
         })
     }
 
-    pub async fn get(&self, key: &CacheKey) -> Option<Entry> {
-        self.cache.get(key).await
+    /// A lookup never waits: moka's sync cache reads without locks, so the
+    /// hit path needs no future for it (the async cache's `get` is a
+    /// 760-byte future moved per request).
+    pub fn get(&self, key: &CacheKey) -> Option<Entry> {
+        self.cache.get(key)
     }
 
     /// Joins the fill in flight for `key`, or starts one with `fill`. The
@@ -251,7 +254,7 @@ impl Store {
             };
             // A fill that finished between our caller's lookup and our
             // registration has already stored its object: use it.
-            let result = match store.cache.get(&task_key).await {
+            let result = match store.cache.get(&task_key) {
                 Some(Entry::Object(o)) if o.is_fresh(Instant::now()) => FillResult::Stored(o),
                 _ => {
                     // Queued behind `max_fills` others; the semaphore is never closed.
@@ -266,9 +269,9 @@ impl Store {
                 return result;
             }
             match &result {
-                FillResult::Refreshed(o) => store.put(task_key.clone(), o.clone()).await,
+                FillResult::Refreshed(o) => store.put(task_key.clone(), o.clone()),
                 FillResult::Stored(o) => {
-                    store.put(task_key.clone(), o.clone()).await;
+                    store.put(task_key.clone(), o.clone());
                     if o.compressible && o.secondary.is_none() {
                         crate::fill::recompress_in_background(&store, task_key.clone(), o.clone());
                     }
@@ -276,11 +279,11 @@ impl Store {
                 FillResult::Sliced { meta, index, slice } => {
                     if let Some(info) = meta.sliced {
                         let slice_key = info.key(&task_key, *index);
-                        store.cache.insert(slice_key, Entry::Object(slice.clone())).await;
+                        store.cache.insert(slice_key, Entry::Object(slice.clone()));
                     }
-                    store.put(task_key.clone(), meta.clone()).await;
+                    store.put(task_key.clone(), meta.clone());
                 }
-                FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass).await,
+                FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass),
                 FillResult::Uncached(_) | FillResult::Failed(_) => {}
             }
             drop(purges);
@@ -298,46 +301,38 @@ impl Store {
 
     /// Stores a response: alone, or among the `Vary` variants of its URL
     /// (replacing the one with the same secondary key).
-    async fn put(&self, key: CacheKey, object: Arc<CachedObject>) {
+    fn put(&self, key: CacheKey, object: Arc<CachedObject>) {
         if object.secondary.is_none() {
-            self.cache.insert(key, Entry::Object(object)).await;
+            self.cache.insert(key, Entry::Object(object));
             return;
         }
-        self.cache
-            .entry(key)
-            .and_compute_with(|current| {
-                let mut list = vec![object.clone()];
-                if let Some(Entry::Variants(old)) = current.as_ref().map(|e| e.value()) {
-                    list.extend(
-                        old.iter()
-                            .filter(|o| o.secondary != object.secondary)
-                            .take(MAX_VARIANTS - 1)
-                            .cloned(),
-                    );
-                }
-                std::future::ready(Op::Put(Entry::Variants(Arc::new(list))))
-            })
-            .await;
+        self.cache.entry(key).and_compute_with(|current| {
+            let mut list = vec![object.clone()];
+            if let Some(Entry::Variants(old)) = current.as_ref().map(|e| e.value()) {
+                list.extend(
+                    old.iter()
+                        .filter(|o| o.secondary != object.secondary)
+                        .take(MAX_VARIANTS - 1)
+                        .cloned(),
+                );
+            }
+            Op::Put(Entry::Variants(Arc::new(list)))
+        });
     }
 
     /// Removes the entry for `key` (all its variants).
     pub async fn invalidate(&self, key: &CacheKey) {
-        self.cache.invalidate(key).await;
+        self.cache.invalidate(key);
     }
 
     /// Replaces `old` with `new` under `key` only if `old` is still the
     /// stored entry: a refill or removal meanwhile wins.
     pub async fn replace(&self, key: CacheKey, old: &Arc<CachedObject>, new: Arc<CachedObject>) -> bool {
         let old = old.clone();
-        let result = self
-            .cache
-            .entry(key)
-            .and_compute_with(|current| {
-                let same =
-                    matches!(current.as_ref().map(|e| e.value()), Some(Entry::Object(o)) if Arc::ptr_eq(o, &old));
-                std::future::ready(if same { Op::Put(Entry::Object(new)) } else { Op::Nop })
-            })
-            .await;
+        let result = self.cache.entry(key).and_compute_with(|current| {
+            let same = matches!(current.as_ref().map(|e| e.value()), Some(Entry::Object(o)) if Arc::ptr_eq(o, &old));
+            if same { Op::Put(Entry::Object(new)) } else { Op::Nop }
+        });
         matches!(result, CompResult::ReplacedWith(_))
     }
 
@@ -362,7 +357,7 @@ impl Store {
             .map(|(k, _)| k)
             .collect();
         for key in doomed {
-            self.cache.invalidate(&*key).await;
+            self.cache.invalidate(&*key);
         }
     }
 
@@ -381,14 +376,14 @@ impl Store {
             .map(|(k, _)| k)
             .collect();
         for key in &doomed {
-            self.cache.invalidate(&**key).await;
+            self.cache.invalidate(&**key);
         }
         doomed.len()
     }
 
     /// Entry count and weighted size after moka's pending evictions ran.
     pub async fn usage(&self) -> Usage {
-        self.cache.run_pending_tasks().await;
+        self.cache.run_pending_tasks();
         Usage {
             entries: self.cache.entry_count(),
             bytes: self.cache.weighted_size(),

@@ -48,7 +48,7 @@ impl Slices {
     /// Slice `n`'s bytes, from cache or a coalesced ranged fill.
     pub async fn get(&self, n: u64) -> Result<Bytes, FillError> {
         let key = self.info.key(&self.key, n);
-        if let Some(Entry::Object(o)) = self.store.get(&key).await
+        if let Some(Entry::Object(o)) = self.store.get(&key)
             && o.is_fresh(Instant::now())
         {
             return Ok(o.identity().body.clone());
