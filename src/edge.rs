@@ -2,9 +2,11 @@
 //! pass.
 //!
 //! The hit path is a route scan, a key build, a moka lookup and a clone of
-//! pre-rendered headers plus a `Bytes`. Everything else (origin I/O, header
-//! rendering, freshness) happens in the fill.
+//! pre-rendered headers plus a `Bytes`, all without an `.await`: a hit is
+//! answered before any future is built. Everything else (origin I/O, header
+//! rendering, freshness) happens in the fill, behind one boxed future.
 
+use std::future::Ready;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,7 +14,6 @@ use bytes::Bytes;
 use futures_util::future::{BoxFuture, Either};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body::Body;
-use std::future::Ready;
 use tracing::Instrument;
 
 use crate::access_log::AccessLog;
@@ -21,17 +22,16 @@ use crate::cache::{CacheKey, CachedObject, Entry, Store};
 use crate::client_addr::ClientAddr;
 use crate::config::ErrorPage;
 use crate::connection::MAX_REQUEST_HEAD;
-use crate::cors::{self, Cors, Preflight};
-use crate::fill::FillError;
+use crate::cors;
 use crate::forward;
 use crate::metrics::{InFlight, Metrics, RouteMetrics};
 use crate::origin::BoxError;
 use crate::response::{Identity, RequestView, X_CACHE};
 use crate::route::{Route, Router};
-use crate::signed;
 use crate::via;
 
 mod access;
+mod answers;
 mod miss;
 
 /// Longest path and query answered (414 beyond): CloudFront's 8,192 bytes.
@@ -285,97 +285,6 @@ impl Edge {
             edge.beyond_hit(&route, cache_key, &req, client, phase, discriminator, &view, now)
                 .await
         }))
-    }
-
-    /// On a `signed` route: verifies the CloudFront signature and strips its
-    /// parameters from the request (cache key, origin request).
-    #[allow(clippy::result_large_err)]
-    fn check_signature<B>(
-        &self,
-        route: &Route,
-        req: &mut Request<B>,
-        client: ClientAddr,
-    ) -> Result<(), Response<EdgeBody>> {
-        let Some(keys) = &route.policy.signed else {
-            return Ok(());
-        };
-        let facts = signed::Request {
-            uri: req.uri(),
-            headers: req.headers(),
-            scheme: client.scheme,
-            client: client.ip,
-        };
-        match keys.verify(&facts, std::time::SystemTime::now()) {
-            Ok(uri) => {
-                *req.uri_mut() = uri;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "signature refused");
-                let mut resp = self.identity.error_with(
-                    StatusCode::FORBIDDEN,
-                    Bytes::from_static(e.body().as_bytes()),
-                    HeaderValue::from_static("text/xml"),
-                );
-                resp.headers_mut()
-                    .insert(header::SERVER, HeaderValue::from_static("CloudFront"));
-                Err(resp)
-            }
-        }
-    }
-
-    /// CloudFront's custom error response: the page's body (fetched through
-    /// the edge, so cached like any object) with the configured status; the
-    /// original error stands when the page itself cannot be had.
-    async fn error_page(
-        self: &Arc<Self>,
-        page: &ErrorPage,
-        error: Response<EdgeBody>,
-        client: ClientAddr,
-    ) -> Response<EdgeBody> {
-        let Ok(req) = Request::get(page.path.as_str()).body(http_body_util::Empty::<Bytes>::new()) else {
-            return error;
-        };
-        let route = self.router.route(&page.path);
-        let found = self.respond(req, route, client).resolve().await;
-        if found.status() != StatusCode::OK {
-            tracing::warn!(page = %page.path, status = found.status().as_u16(), "error page unavailable");
-            return error;
-        }
-        let (mut parts, body) = found.into_parts();
-        parts.status = page.status;
-        // What clients may keep is the error's, not the page object's.
-        if let Some(cc) = error.headers().get(header::CACHE_CONTROL) {
-            parts.headers.insert(header::CACHE_CONTROL, cc.clone());
-        }
-        if let Some(x_cache) = error.headers().get(&X_CACHE) {
-            parts.headers.insert(X_CACHE.clone(), x_cache.clone());
-        }
-        parts.headers.remove(header::AGE);
-        Response::from_parts(parts, body)
-    }
-
-    /// A CORS preflight, answered at the edge.
-    fn preflight(&self, cors: &Cors, origin: &HeaderValue, request: &http::HeaderMap) -> Response<EdgeBody> {
-        match cors.preflight(origin, request) {
-            Preflight::Allowed(headers) => {
-                let mut resp = Response::new(EdgeBody::empty());
-                *resp.status_mut() = StatusCode::NO_CONTENT;
-                *resp.headers_mut() = headers;
-                resp.headers_mut().insert(header::VIA, self.identity.via());
-                resp
-            }
-            Preflight::Denied => self.identity.error(StatusCode::FORBIDDEN, "CORS preflight denied"),
-        }
-    }
-
-    pub(crate) fn fill_error(&self, e: &FillError) -> Response<EdgeBody> {
-        if let FillError::Upstream(obj) = e {
-            return self.identity.upstream_error(obj);
-        }
-        let status = e.status();
-        self.identity
-            .error(status, status.canonical_reason().unwrap_or("Error"))
     }
 }
 
