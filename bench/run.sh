@@ -10,9 +10,12 @@
 #   4. runs the harness's bench.sh (wrk pinned to CPU 0), nginx as the ratio baseline
 #   5. prints the ratios and target checks (bench/ratios.py), then stops everything it started,
 #      by PID
+# With ACCESS_LOG=1 (or --with-log) a second cachefront, "cachefront+log", runs beside the first
+# on 8204 with the same config plus `server.access_log` on tmpfs, and is benchmarked in the same
+# bench.sh run: the access log's cost as rows beside the log-off ones.
 #
-# Usage: bench/run.sh            (from anywhere; needs root for anchors-up.sh's chown, nginx, varnish,
-#                                  wrk, curl, taskset, python3; see bench/README.md)
+# Usage: bench/run.sh [--with-log]   (from anywhere; needs root for anchors-up.sh's chown, nginx,
+#                                  varnish, wrk, curl, taskset, python3; see bench/README.md)
 # Env knobs (defaults in brackets):
 #   PERF_HARNESS    the shared harness dir          [<this dir>/../../shared/perf]
 #   REPO_DIR        cachefront checkout to build    [<this dir>/..]
@@ -26,10 +29,21 @@
 #   PERF_RUN        harness runtime dir (pid files, logs) [/tmp/perf-run]
 #   BENCH_OUT       where the table, raw CSV and logs of this run go [$PERF_RUN/cachefront-bench-<time>]
 #                   (not OUT_DIR: build scripts such as ring's rebuild when an OUT_DIR env var changes)
+#   ACCESS_LOG=1    also benchmark cachefront+log (as --with-log)   [0]
+#   ACCESS_LOG_DIR  where cachefront+log writes (a tmpfs: the log's CPU cost, not a disk's) [/dev/shm]
+#   ACCESS_LOG_MAX_MIB  the log is truncated when it grows past this (a 1 KiB cell writes ~100 MiB) [1024]
+#   KEEP_ACCESS_LOG=1   keep the log file after the run (deleted by default)
 #   (bench.sh's own knobs OTHER_MAX, RETRIES, BUDGET, QUIET_WAIT pass through unchanged)
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_DIR/lib.sh"
+case ${1:-} in
+  --with-log) ACCESS_LOG=1 ;;
+  "") ;;
+  *) sed -n '2,36p' "$0" >&2; exit 2 ;;
+esac
+ACCESS_LOG=${ACCESS_LOG:-0}
 PERF_HARNESS=${PERF_HARNESS:-$BENCH_DIR/../../shared/perf}
 PERF_HARNESS=$(cd "$PERF_HARNESS" && pwd) || { echo "no perf harness at $PERF_HARNESS (set PERF_HARNESS)" >&2; exit 2; }
 REPO_DIR=$(cd "${REPO_DIR:-$BENCH_DIR/..}" && pwd)
@@ -43,6 +57,7 @@ export LOAD_CPUS=${LOAD_CPUS:-0}
 BENCH_OUT=${BENCH_OUT:-$PERF_RUN/cachefront-bench-$(date +%Y%m%d-%H%M%S)}
 CONFIG=$BENCH_DIR/cachefront.toml
 CF_PORT=8200
+CF_LOG_PORT=8204
 FLOOR_PORT=8299
 HOST=127.0.0.1
 
@@ -52,47 +67,24 @@ done
 mkdir -p "$PERF_RUN" "$BENCH_OUT"
 log() { echo "[run.sh] $*"; }
 
-# ---- cleanup: only what this script started, by PID ----
+# ---- cleanup: only what this script started, by PID (stop_started, lib.sh) ----
 STARTED_ANCHORS=()
-declare -A MYPID=() MYCOMM=()
+ACCESS_LOG_FILE=
 cleanup() {
-  local rc=$? n pid
+  local rc=$?
   set +e
-  for n in "${!MYPID[@]}"; do
-    pid=${MYPID[$n]}
-    if [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${MYCOMM[$n]}" ]; then
-      kill -TERM "$pid"
-      for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-      [ -d "/proc/$pid" ] && kill -KILL "$pid"
-      log "stopped $n (pid $pid)"
-    fi
-  done
+  stop_started
   if [ ${#STARTED_ANCHORS[@]} -gt 0 ]; then
     "$PERF_HARNESS/anchors-down.sh" "${STARTED_ANCHORS[@]}"
   fi
+  if [ -n "$ACCESS_LOG_FILE" ] && [ "${KEEP_ACCESS_LOG:-0}" != 1 ]; then rm -f "$ACCESS_LOG_FILE"; fi
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-wait_port() { # PORT PID
-  local i
-  for ((i = 0; i < 300; i++)); do
-    port_busy "$1" && return 0
-    [ -d "/proc/$2" ] || { echo "process $2 exited before listening on $1" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "timeout waiting for $HOST:$1" >&2; return 1
-}
-
 # ---- 1. build ----
-case ${CARGO_TARGET_DIR:-} in
-  "") CF_TARGET=$REPO_DIR/target ;;
-  /*) CF_TARGET=$CARGO_TARGET_DIR ;;
-  *) CF_TARGET=$REPO_DIR/$CARGO_TARGET_DIR ;;
-esac
-CF_BIN=$CF_TARGET/release/cachefront
+use_checkout "$REPO_DIR"
 FLOOR_BIN=$FLOOR_TARGET_DIR/release/cachefront-floor
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   log "building cachefront in $REPO_DIR (target $CF_TARGET)"
@@ -102,31 +94,43 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$CF_BIN" ] && [ -x "$FLOOR_BIN" ] || { echo "missing $CF_BIN or $FLOOR_BIN" >&2; exit 1; }
 "$CF_BIN" check --config "$CONFIG"
+if [ "$ACCESS_LOG" = 1 ]; then
+  ACCESS_LOG_DIR=${ACCESS_LOG_DIR:-/dev/shm}
+  [ "$(stat -f -c %T "$ACCESS_LOG_DIR")" = tmpfs ] || log "WARN: $ACCESS_LOG_DIR is not a tmpfs: cachefront+log pays for a disk"
+  ACCESS_LOG_FILE=$ACCESS_LOG_DIR/cachefront-bench-access-$$.log
+  LOG_CONFIG=$BENCH_OUT/cachefront-log.toml
+  with_access_log "$CONFIG" $CF_LOG_PORT "$ACCESS_LOG_FILE" >"$LOG_CONFIG"
+  "$CF_BIN" check --config "$LOG_CONFIG"
+fi
 
 # ---- 2. objects + anchors ----
 "$PERF_HARNESS/gen-objects.sh"
 anchors=(origin nginx varnish)
 if [ "${ATS:-1}" != 0 ] && command -v traffic_server >/dev/null; then anchors+=(ats); fi
-for p in 9100 8201 8202 8203 $CF_PORT $FLOOR_PORT; do
+for p in 9100 8201 8202 8203 $CF_PORT $FLOOR_PORT $([ "$ACCESS_LOG" = 1 ] && echo $CF_LOG_PORT); do
   if port_busy "$p"; then echo "port $p is already in use: stop whatever listens there first" >&2; exit 1; fi
 done
 STARTED_ANCHORS=("${anchors[@]}")   # anchors-down.sh only touches PIDs anchors-up.sh recorded
 "$PERF_HARNESS/anchors-up.sh" "${anchors[@]}" 2>&1 | tee "$BENCH_OUT/anchors-up.log"
 if grep -q '^WARN' "$BENCH_OUT/anchors-up.log"; then echo "anchors not all warm (see above)" >&2; exit 1; fi
 
-# ---- 3. cachefront + floor, pinned like the anchors ----
+# ---- 3. cachefront (+log) + floor, pinned like the anchors ----
 PIN=(); [ -n "$PROXY_CPUS" ] && PIN=(taskset -c "$PROXY_CPUS")
-"${PIN[@]}" "$CF_BIN" serve --config "$CONFIG" >"$BENCH_OUT/cachefront.log" 2>&1 &
-MYPID[cachefront]=$!; MYCOMM[cachefront]=cachefront
-"${PIN[@]}" "$FLOOR_BIN" "$FLOOR_PORT" "$ORIGIN_ROOT" >"$BENCH_OUT/floor.log" 2>&1 &
-MYPID[floor]=$!; MYCOMM[floor]=cachefront-floo   # comm is cut to 15 characters
-wait_port $CF_PORT "${MYPID[cachefront]}"
-wait_port $FLOOR_PORT "${MYPID[floor]}"
-# the PIDs above are taskset's, which exec()s the server: check it did
-for n in cachefront floor; do
-  sleep 0.1
-  c=$(cat "/proc/${MYPID[$n]}/comm")
-  [ "$c" = "${MYCOMM[$n]}" ] || { echo "$n: pid ${MYPID[$n]} is '$c'" >&2; exit 1; }
+declare -A MYPID=() PORT_OF=([cachefront]=$CF_PORT [floor]=$FLOOR_PORT [cachefront+log]=$CF_LOG_PORT)
+start_bg "$BENCH_OUT/cachefront.log" cachefront -- "${PIN[@]}" "$CF_BIN" serve --config "$CONFIG"
+MYPID[cachefront]=$STARTED
+start_bg "$BENCH_OUT/floor.log" cachefront-floo -- "${PIN[@]}" "$FLOOR_BIN" "$FLOOR_PORT" "$ORIGIN_ROOT"
+MYPID[floor]=$STARTED   # comm is cut to 15 characters
+mine=(cachefront floor)
+if [ "$ACCESS_LOG" = 1 ]; then
+  start_bg "$BENCH_OUT/cachefront-log.log" cachefront -- "${PIN[@]}" "$CF_BIN" serve --config "$LOG_CONFIG"
+  MYPID[cachefront+log]=$STARTED
+  mine+=(cachefront+log)
+fi
+for n in "${mine[@]}"; do
+  wait_port "${PORT_OF[$n]}" "${MYPID[$n]}"
+  # the PIDs above are taskset's, which exec()s the server: check it did
+  expect_comm "${MYPID[$n]}" "${STARTED_COMM[${MYPID[$n]}]}"
   log "started $n pid ${MYPID[$n]} ($(taskset -pc "${MYPID[$n]}" | sed 's/.*: /cpus /'))"
 done
 
@@ -135,26 +139,37 @@ IFS=, read -r -a objs <<<"$OBJECTS"
 fail=0
 for o in "${objs[@]}"; do
   size=$(stat -c %s "$ORIGIN_ROOT$o")
-  for n in cachefront floor; do
-    port=$CF_PORT; [ $n = floor ] && port=$FLOOR_PORT
+  for n in "${mine[@]}"; do
+    port=${PORT_OF[$n]}
     curl -sS -o /dev/null "http://$HOST:$port$o"
     hdrs=$(curl -sS -o /dev/null -D - -w 'SIZE %{size_download}\n' "http://$HOST:$port$o" | tr -d '\r')
     got=$(awk '/^SIZE/{print $2}' <<<"$hdrs")
     xc=$(awk -F': *' 'tolower($1)=="x-cache"{print $2}' <<<"$hdrs")
     if [ "$got" != "$size" ]; then echo "WARN $n $o: $got bytes, want $size" >&2; fail=1; fi
-    if [ $n = cachefront ] && ! grep -q '^Hit' <<<"$xc"; then echo "WARN cachefront $o: X-Cache '$xc'" >&2; fail=1; fi
+    if [ $n != floor ] && ! grep -q '^Hit' <<<"$xc"; then echo "WARN $n $o: X-Cache '$xc'" >&2; fail=1; fi
     log "$n $o -> $got bytes, X-Cache: $xc"
   done
 done
+if [ "$ACCESS_LOG" = 1 ]; then   # the warm-up's requests reach the file (the writer flushes per batch)
+  want=$(( ${#objs[@]} * 2 + 2 )); lines=0
+  for _ in $(seq 50); do lines=$(wc -l <"$ACCESS_LOG_FILE"); [ "$lines" -ge "$want" ] && break; sleep 0.1; done
+  if [ "$lines" -lt "$want" ]; then echo "WARN cachefront+log: $lines lines in $ACCESS_LOG_FILE, want $want" >&2; fail=1; fi
+  log "cachefront+log: $lines lines in $ACCESS_LOG_FILE"
+  # keep the tmpfs file bounded: truncated (the writer appends, so it carries on at the new end)
+  cap=$(( ${ACCESS_LOG_MAX_MIB:-1024} * 1048576 ))
+  keep_log_bounded() { while sleep 1; do [ "$(stat -c %s "$ACCESS_LOG_FILE")" -le "$cap" ] || : >"$ACCESS_LOG_FILE"; done; }
+  start_bg /dev/null -- keep_log_bounded
+fi
 [ $fail = 0 ] || { echo "warm-up checks failed" >&2; exit 1; }
 
 # ---- 4. bench ----
-targets=(cachefront=http://$HOST:$CF_PORT floor=http://$HOST:$FLOOR_PORT
-         nginx=http://$HOST:8201 varnish=http://$HOST:8202)
+targets=() pids=()
+for n in "${mine[@]}"; do targets+=("$n=http://$HOST:${PORT_OF[$n]}"); pids+=(-p "$n=${MYPID[$n]}"); done
+targets+=(nginx=http://$HOST:8201 varnish=http://$HOST:8202)
 [[ " ${anchors[*]} " == *" ats "* ]] && targets+=(ats=http://$HOST:8203)
 # shellcheck disable=SC2206
 cmd=(env LOAD_CPUS="$LOAD_CPUS" "$PERF_HARNESS/bench.sh" -o "$OBJECTS" -b nginx -R "$BENCH_OUT/bench.csv"
-     -p "cachefront=${MYPID[cachefront]}" -p "floor=${MYPID[floor]}" $BENCH_ARGS "${targets[@]}")
+     "${pids[@]}" $BENCH_ARGS "${targets[@]}")
 echo "${cmd[*]}" >"$BENCH_OUT/command"
 log "bench: ${cmd[*]}"
 "${cmd[@]}" 2>&1 | tee "$BENCH_OUT/bench.txt"

@@ -34,9 +34,6 @@ mod format;
 
 pub use format::{FIELDS, encode};
 
-/// Records waiting for the writer before new ones are dropped.
-const CAPACITY: usize = 8192;
-
 /// Where the log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -85,10 +82,11 @@ pub struct AccessLog {
 }
 
 impl AccessLog {
-    /// Opens the destination and starts the writer thread.
-    pub fn start(destination: Destination, location: String, dropped: Counter) -> io::Result<AccessLog> {
+    /// Opens the destination and starts the writer thread; `buffer` records
+    /// (`server.access_log_buffer`) wait for it before new ones are dropped.
+    pub fn start(destination: Destination, location: String, buffer: usize, dropped: Counter) -> io::Result<AccessLog> {
         let out = Output::open(&destination)?;
-        let (tx, rx) = sync_channel(CAPACITY);
+        let (tx, rx) = sync_channel(buffer);
         let reopen = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             destination,

@@ -203,8 +203,13 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
     let metrics = Metrics::new(store.clone());
     let access_log = match &server.access_log {
         Some(dest) => Some(
-            AccessLog::start(dest.clone(), server.name.clone(), metrics.access_log_dropped.clone())
-                .map_err(|e| StartError::AccessLog(format!("{dest:?}: {e}")))?,
+            AccessLog::start(
+                dest.clone(),
+                server.name.clone(),
+                server.access_log_buffer,
+                metrics.access_log_dropped.clone(),
+            )
+            .map_err(|e| StartError::AccessLog(format!("{dest:?}: {e}")))?,
         ),
         None => None,
     };

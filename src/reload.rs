@@ -272,6 +272,8 @@ fn warn_fixed(old: &Config, new: &Config) {
             "server.tls_proxy_protocol",
             o.tls_proxy_protocol != n.tls_proxy_protocol,
         ),
+        ("server.access_log", o.access_log != n.access_log),
+        ("server.access_log_buffer", o.access_log_buffer != n.access_log_buffer),
         ("cache.capacity", old.cache.capacity != new.cache.capacity),
         ("server.tls (added or removed)", o.tls.is_some() != n.tls.is_some()),
     ];

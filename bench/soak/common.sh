@@ -1,20 +1,14 @@
-# Shared by the soak scripts: paths, a generated origin bucket, starting and
-# stopping cachefront by PID, RSS readings. Loopback only.
+# Shared by the soak scripts: paths, a generated origin bucket, a cachefront
+# config; starting/stopping by PID, waiting and RSS come from ../lib.sh.
+# Loopback only.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-target=${CARGO_TARGET_DIR:-$root/target}
-bin=${BIN:-$target/release/cachefront}
+. "$here/../lib.sh"
 port=${PORT:-18380}            # outside the harness ranges (8000, 8101-8104, 8200-8299, 9100)
 run=${BENCH_OUT:-/tmp/cachefront-soak}
 mkdir -p "$run"
-[ -x "$bin" ] || (cd "$root" && cargo build --release --bin cachefront)
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+CF_BIN=${BIN:-$CF_BIN}
+ensure_cf_bin
 
 # make_bucket DIR COUNT SIZE_BYTES: COUNT objects o/N.bin of SIZE bytes.
 make_bucket() {
@@ -53,10 +47,7 @@ origin = "assets"
 key_prefix = "o/"
 compress = false
 TOML
-  "$bin" --config "$run/edge.toml" >"$run/edge.log" 2>&1 &
-  edge=$!
-  pids+=("$edge")
-  sleep 0.2
-  kill -0 "$edge" || { cat "$run/edge.log"; exit 1; }   # e.g. the port was taken
-  wait_port "$port"
+  start_bg "$run/edge.log" -- "$CF_BIN" --config "$run/edge.toml"
+  edge=$STARTED
+  wait_port "$port" "$edge" || { cat "$run/edge.log"; exit 1; }   # e.g. the port was taken
 }

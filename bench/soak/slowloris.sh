@@ -16,8 +16,8 @@ function request() i = (i + 1) % 100; return wrk.format("GET", "/o/" .. i .. ".b
 LUA
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 wrk -t 1 -c "$conns" -d "${secs}s" --latency -s "$run/hundred.lua" "http://127.0.0.1:$port" >"$run/idle-wrk.txt"
-timeout $(( secs + 30 )) python3 "$here/slowloris.py" 127.0.0.1 "$port" "$slow" $(( secs + 10 )) >"$run/slowloris.txt" 2>&1 &
-loris=$!; pids+=("$loris")
+start_bg "$run/slowloris.txt" -- timeout $(( secs + 30 )) python3 "$here/slowloris.py" 127.0.0.1 "$port" "$slow" $(( secs + 10 ))
+loris=$STARTED
 sleep 5   # let the slow connections open
 wrk -t 1 -c "$conns" -d "${secs}s" --latency -s "$run/hundred.lua" "http://127.0.0.1:$port" >"$run/loaded-wrk.txt"
 wait "$loris" || true

@@ -71,6 +71,8 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// CloudFront-format access log; `None`: off.
     pub access_log: Option<crate::access_log::Destination>,
+    /// Access-log lines queued for the writer before new ones are dropped.
+    pub access_log_buffer: usize,
     /// The access key id SigV4 requests to the admin API must use.
     pub admin_key_id: String,
     pub log_format: LogFormat,

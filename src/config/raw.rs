@@ -53,6 +53,7 @@ pub struct RawServer {
     pub drain_timeout: Option<Spanned<String>>,
     // Watching: access log, admin API key id, log format (see `config::watch`).
     pub access_log: Option<Spanned<String>>,
+    pub access_log_buffer: Option<Spanned<i64>>,
     pub admin_key_id: Option<Spanned<String>>,
     pub log_format: Option<Spanned<String>>,
     // Limits on clients (see `config::server`).

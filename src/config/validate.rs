@@ -225,6 +225,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             drain_delay: serving.drain_delay,
             drain_timeout: serving.drain_timeout,
             access_log: watching.access_log,
+            access_log_buffer: watching.access_log_buffer,
             admin_key_id: watching.admin_key_id,
             log_format: watching.log_format,
             admin_token: None,

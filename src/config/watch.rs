@@ -1,5 +1,6 @@
-//! The `[server]` keys for watching a node: the access log, the key id the
-//! admin API accepts in SigV4 requests, and the application log format.
+//! The `[server]` keys for watching a node: the access log (and how many
+//! lines it queues), the key id the admin API accepts in SigV4 requests, and
+//! the application log format.
 
 use std::path::Path;
 
@@ -19,11 +20,17 @@ pub enum LogFormat {
 
 pub(super) struct Watching {
     pub access_log: Option<Destination>,
+    pub access_log_buffer: usize,
     pub admin_key_id: String,
     pub log_format: LogFormat,
 }
 
 pub const DEFAULT_ADMIN_KEY_ID: &str = "cachefront";
+
+/// Lines queued for the access-log writer: a few seconds of a busy node's
+/// requests, so a disk stall of that long loses nothing (~2 MiB at most).
+pub const DEFAULT_ACCESS_LOG_BUFFER: usize = 8192;
+const MAX_ACCESS_LOG_BUFFER: i64 = 1 << 20;
 
 pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Watching {
     let access_log = raw.access_log.as_ref().and_then(|v| match v.get_ref().trim() {
@@ -35,6 +42,17 @@ pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) ->
         "-" => Some(Destination::Stdout),
         path => Some(Destination::File(base_dir.join(path))),
     });
+    let access_log_buffer = match &raw.access_log_buffer {
+        None => DEFAULT_ACCESS_LOG_BUFFER,
+        Some(n) if (1..=MAX_ACCESS_LOG_BUFFER).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => c
+            .err(
+                "server.access_log_buffer",
+                "must be between 1 and 1048576 (lines)",
+                n.span(),
+            )
+            .unwrap_or(DEFAULT_ACCESS_LOG_BUFFER),
+    };
     let admin_key_id = match &raw.admin_key_id {
         Some(v) if v.get_ref().is_empty() || !v.get_ref().chars().all(|ch| ch.is_ascii_alphanumeric()) => {
             let msg = "an access key id: letters and digits only";
@@ -52,6 +70,7 @@ pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) ->
     };
     Watching {
         access_log,
+        access_log_buffer,
         admin_key_id,
         log_format,
     }

@@ -1,20 +1,38 @@
-//! The access log: CloudFront's standard format field by field, and
-//! reopening the file after rotation.
+//! The access log: CloudFront's standard format field by field, reopening
+//! the file after rotation, and dropping (never waiting) when the writer
+//! cannot keep up.
 
+use std::io::Read;
+use std::os::fd::AsFd;
 use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
 
 use cachefront::config::Config;
 
 use crate::support::{S3Origin, TestEdge, s3_origin::DJANGO_ROUTES};
 
-async fn edge_logging_to(origin: &S3Origin, file: &Path) -> TestEdge {
+async fn edge_logging_to(origin: &S3Origin, file: &Path, server_extra: &str) -> TestEdge {
+    edge_logging_on(origin, file, server_extra, Default::default()).await
+}
+
+async fn edge_logging_on(
+    origin: &S3Origin,
+    file: &Path,
+    server_extra: &str,
+    workers: cachefront::server::Workers,
+) -> TestEdge {
     let toml = origin.config(DJANGO_ROUTES).replacen(
         "[server]",
-        &format!("[server]\naccess_log = {:?}", file.display().to_string()),
+        &format!(
+            "[server]\naccess_log = {:?}\n{server_extra}",
+            file.display().to_string()
+        ),
         1,
     );
     let config = Config::parse(&toml, Path::new(".")).unwrap();
-    TestEdge::start_config(config, Default::default()).await
+    TestEdge::start_config(config, workers).await
 }
 
 fn lines(file: &Path) -> Vec<String> {
@@ -31,7 +49,7 @@ async fn lines_follow_cloudfronts_standard_log_format() {
     let file = dir.path().join("access.log");
     let origin = S3Origin::start().await;
     origin.put("static/a b.css", "body{}");
-    let edge = edge_logging_to(&origin, &file).await;
+    let edge = edge_logging_to(&origin, &file, "").await;
     let headers = [
         ("user-agent", "Mozilla/5.0 (X11; \"test\")"),
         ("referer", "https://www.example.com/page"),
@@ -94,7 +112,7 @@ async fn a_reopen_starts_a_new_file_after_rotation() {
     let file = dir.path().join("access.log");
     let origin = S3Origin::start().await;
     origin.put("static/a.css", "body{}");
-    let edge = edge_logging_to(&origin, &file).await;
+    let edge = edge_logging_to(&origin, &file, "").await;
     edge.get("/static/a.css").await;
     edge.running().access_log_flushed().await;
     std::fs::rename(&file, dir.path().join("access.log.1")).unwrap();
@@ -108,4 +126,102 @@ async fn a_reopen_starts_a_new_file_after_rotation() {
     assert_eq!(fresh.len(), 3, "header lines and the new request: {fresh:#?}");
     assert_eq!(fresh[0], "#Version: 1.0");
     assert!(fresh[2].contains("\tHit\t"));
+}
+
+/// The writer is made unable to keep up without sleeps: the log is a FIFO
+/// that the test holds open for reading but does not read, so once the
+/// pipe (64 KiB on Linux, a few hundred lines) and the writer's 8 KiB
+/// buffer are full, the writer thread blocks in write(2) for as long as the
+/// test likes. With `access_log_buffer = 1` every line after that is
+/// dropped. Then the test drains the pipe and counts what was written.
+#[tokio::test]
+async fn a_writer_that_cannot_keep_up_drops_and_counts_lines_and_never_delays_a_request() {
+    // Lines are over 300 bytes: 600 of them overflow a 64 KiB pipe, the
+    // 8 KiB buffer and the one queued line about twice over.
+    const N: u64 = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("access.log");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    // Opened non-blocking: the edge's open for writing then finds a reader
+    // and does not wait, and the test's reads never block.
+    let mut reader = tokio::net::unix::pipe::OpenOptions::new().open_receiver(&fifo).unwrap();
+    let origin = S3Origin::start().await;
+    origin.put("static/a.css", "body{}");
+    // Connections are served on a worker runtime, as the binary serves
+    // them: were a request to block on the log, it would block that
+    // runtime, not the test's, and the timeout below would say so.
+    let workers = cachefront::server::Workers::spawn(1).unwrap();
+    let edge = edge_logging_on(&origin, &fifo, "access_log_buffer = 1", workers).await;
+
+    for i in 0..N {
+        let reply = tokio::time::timeout(Duration::from_secs(5), edge.get("/static/a.css"))
+            .await
+            .unwrap_or_else(|_| panic!("request {i} waited for the access log writer"));
+        assert_eq!(reply.status, 200, "request {i}");
+    }
+    let dropped = dropped_lines(&edge).await;
+    assert!(dropped > 0, "nothing dropped: the writer kept up");
+
+    // Read while the writer catches up; once it has flushed, everything it
+    // wrote is in the pipe, and reading until it is empty gets all of it.
+    let mut text = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    let flushed = edge.running().access_log_flushed();
+    tokio::pin!(flushed);
+    loop {
+        tokio::select! {
+            () = &mut flushed => break,
+            n = reader.read(&mut buf) => text.extend_from_slice(&buf[..n.unwrap()]),
+        }
+    }
+    text.extend(read_available(&reader));
+    let text = String::from_utf8(text).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("#Version: 1.0"));
+    assert!(lines.next().unwrap().starts_with("#Fields: "));
+    let written: Vec<&str> = lines.collect();
+    assert!(
+        written.iter().all(|l| l.contains("\t/static/a.css\t200\t")),
+        "{written:#?}"
+    );
+    assert_eq!(
+        written.len() as u64 + dropped,
+        N,
+        "{} lines written, {dropped} dropped",
+        written.len()
+    );
+    // Drained, the writer keeps up again: the next line is written.
+    edge.get("/static/a.css").await;
+    edge.running().access_log_flushed().await;
+    let next = String::from_utf8(read_available(&reader)).unwrap();
+    assert_eq!(next.lines().count(), 1, "{next}");
+    assert_eq!(dropped_lines(&edge).await, dropped);
+}
+
+/// What is in the pipe now, without waiting for more. Read with read(2)
+/// itself on a duplicate of the (non-blocking) descriptor: tokio's
+/// `try_read` answers `WouldBlock` from its cached readiness, before the
+/// reactor has seen the last bytes arrive.
+fn read_available(reader: &tokio::net::unix::pipe::Receiver) -> Vec<u8> {
+    let mut pipe = std::fs::File::from(reader.as_fd().try_clone_to_owned().unwrap());
+    let mut text = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) => return text,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return text,
+            Err(e) => panic!("reading the access log: {e}"),
+        }
+    }
+}
+
+async fn dropped_lines(edge: &TestEdge) -> u64 {
+    let metrics = edge.admin_client().metrics().await;
+    let line = metrics
+        .iter()
+        .find_map(|l| l.strip_prefix("cachefront_access_log_dropped_lines_total "))
+        .expect("the dropped-lines counter is exported");
+    line.parse().unwrap()
 }

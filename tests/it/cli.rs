@@ -91,6 +91,24 @@ fn check_rejects_zero_workers() {
 }
 
 #[test]
+fn check_rejects_an_access_log_buffer_of_zero_lines() {
+    let routes =
+        "[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n";
+    let (ok, text) = check(&format!(
+        "[server]\naccess_log = \"-\"\naccess_log_buffer = 0\n\n{routes}"
+    ));
+    assert!(!ok);
+    assert!(
+        text.contains("server.access_log_buffer") && text.contains("line 3"),
+        "{text}"
+    );
+    let (ok, text) = check(&format!(
+        "[server]\naccess_log = \"-\"\naccess_log_buffer = 1\n\n{routes}"
+    ));
+    assert!(ok, "{text}");
+}
+
+#[test]
 fn check_reports_serving_errors_with_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad_pem = dir.path().join("bad.pem");

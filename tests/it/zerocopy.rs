@@ -13,6 +13,9 @@ const ROUTES: &str = r#"
 path = "/media/"
 origin = "s3"
 key_prefix = "media/"
+# Without it freshness is heuristic: 10% of the just-put object's age,
+# so on a loaded machine the hit comes back a RefreshHit.
+ttl = { default = "1d" }
 "#;
 
 fn pattern(len: usize) -> Vec<u8> {
