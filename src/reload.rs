@@ -115,7 +115,6 @@ impl Site {
                 r,
                 origins[&r.origin].clone(),
                 route_metrics,
-                config.server.cloudfront_compat,
                 r.signed.then(|| verifier.clone()),
             )));
             route_ids.insert(fingerprint, id);

@@ -33,17 +33,24 @@ pub struct Route {
     pub policy: RoutePolicy,
 }
 
-/// How responses of a route are cached and presented to clients.
+/// How responses of a route are cached and presented to clients. Built by
+/// config validation (`RouteConfig::policy`); a route holds its own copy.
 #[derive(Debug, Clone)]
 pub struct RoutePolicy {
+    /// Replaces the origin's `Cache-Control` towards clients on 200/206/304.
     pub cache_control: Option<HeaderValue>,
     pub ttl: Option<TtlBounds>,
+    /// How long a 404 (and S3's 403) without explicit freshness is cached;
+    /// zero: not at all; `None`: RFC 9111 heuristics, as for any status.
     pub error_ttl: Option<Duration>,
     pub compress: bool,
-    /// Offer zstd (CloudFront offers gzip and br only).
+    /// Offer zstd (CloudFront offers gzip and br only: off in compat mode).
     pub zstd: bool,
+    /// Forward methods other than GET/HEAD (uncached) instead of 405.
     pub all_methods: bool,
+    /// Store responses that carry `Set-Cookie` (default: never).
     pub store_set_cookie: bool,
+    /// Stale windows used when the origin gives none.
     pub stale_while_revalidate: Duration,
     pub stale_if_error: Duration,
     /// Slice size for objects over `max_object_size`; `None`: stream them.
@@ -53,7 +60,7 @@ pub struct RoutePolicy {
     /// Added to every response (rendered at fill time).
     pub headers: Arc<[(HeaderName, HeaderValue)]>,
     pub cors: Option<Arc<Cors>>,
-    /// Custom error responses (see `Edge::error_page`).
+    /// Custom error responses (CloudFront's; see `Edge::error_page`).
     pub error_pages: Arc<[ErrorPage]>,
     /// `signed = true`: what checks the CloudFront signature.
     pub signed: Option<Arc<Verifier>>,
@@ -100,7 +107,6 @@ impl Route {
         cfg: &RouteConfig,
         origin: Arc<MeteredOrigin>,
         metrics: RouteMetrics,
-        cloudfront_compat: bool,
         signed: Option<Arc<Verifier>>,
     ) -> Route {
         Route {
@@ -110,22 +116,8 @@ impl Route {
             origin,
             metrics,
             policy: RoutePolicy {
-                cache_control: cfg.cache_control.clone(),
-                ttl: cfg.ttl,
-                error_ttl: cfg.error_ttl,
-                compress: cfg.compress,
-                zstd: !cloudfront_compat,
-                all_methods: cfg.all_methods,
-                store_set_cookie: cfg.store_set_cookie,
-                stale_while_revalidate: cfg.stale_while_revalidate,
-                stale_if_error: cfg.stale_if_error,
-                slice: cfg.slice,
-                immutable: cfg.immutable.clone(),
-                ttl_cap: None,
-                headers: cfg.headers.clone().into(),
-                cors: cfg.cors.clone().map(Arc::new),
                 signed,
-                error_pages: cfg.error_pages.clone().into(),
+                ..cfg.policy.clone()
             },
         }
     }

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use http::{HeaderValue, Uri};
+use http::Uri;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use watch::{DEFAULT_ADMIN_KEY_ID, LogFormat};
@@ -200,31 +200,12 @@ pub struct RouteConfig {
     pub origin: String,
     /// Prepended to the decoded rest of the path to form the object key.
     pub key_prefix: String,
-    /// Replaces the origin's `Cache-Control` towards clients on 200/206/304.
-    pub cache_control: Option<HeaderValue>,
-    pub ttl: Option<TtlBounds>,
-    /// How long a 404 (and S3's 403) without explicit freshness is cached;
-    /// zero: not at all; `None`: RFC 9111 heuristics, as for any status.
-    pub error_ttl: Option<Duration>,
-    pub compress: bool,
-    /// Forward methods other than GET/HEAD (uncached) instead of 405.
-    pub all_methods: bool,
-    /// Store responses that carry `Set-Cookie` (default: never).
-    pub store_set_cookie: bool,
-    /// Stale windows used when the origin gives none.
-    pub stale_while_revalidate: Duration,
-    pub stale_if_error: Duration,
-    /// Objects over `max_object_size` are cached in slices of this size.
-    pub slice: Option<u64>,
-    /// Which names get `cache_control` (`immutable = "hashed"`).
-    pub immutable: crate::immutable::Immutable,
-    /// Added to every response of the route (fill-time).
-    pub headers: Vec<(http::HeaderName, HeaderValue)>,
-    pub cors: Option<crate::cors::Cors>,
-    /// Require a CloudFront signed URL or signed cookies.
+    /// Require a CloudFront signed URL or signed cookies; the verifier is
+    /// made per config version (see `reload`) and put in the route's policy.
     pub signed: bool,
-    /// CloudFront's custom error responses.
-    pub error_pages: Vec<ErrorPage>,
+    /// The caching and response policy, built here once; a route copies it
+    /// (its `signed` is `None` until then).
+    pub policy: crate::route::RoutePolicy,
 }
 
 /// An origin error status answered with another object's body.

@@ -2,6 +2,7 @@
 //! caching policy, slicing, and the per-route options other modules check.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -10,6 +11,7 @@ use toml::Spanned;
 use super::raw::{RawOrigin, RawRoute, RawTtl};
 use super::validate::Checker;
 use super::{RouteConfig, TtlBounds};
+use crate::route::RoutePolicy;
 
 const DEFAULT_ERROR_TTL: Duration = Duration::from_secs(10);
 
@@ -18,6 +20,7 @@ pub(super) fn route_config(
     i: usize,
     r: &Spanned<RawRoute>,
     origins: &BTreeMap<String, Spanned<RawOrigin>>,
+    cloudfront_compat: bool,
 ) -> Option<RouteConfig> {
     let key = |field: &str| format!("routes[{i}].{field}");
     let raw = r.get_ref();
@@ -114,20 +117,25 @@ pub(super) fn route_config(
         path: path.clone(),
         origin: raw.origin.get_ref().clone(),
         key_prefix,
-        cache_control,
-        ttl,
-        error_ttl,
-        compress: raw.compress.unwrap_or(true),
-        all_methods,
-        store_set_cookie: raw.store_set_cookie.unwrap_or(false),
-        stale_while_revalidate,
-        stale_if_error,
-        slice,
-        immutable,
-        headers,
-        cors,
         signed: raw.signed.as_ref().is_some_and(|s| *s.get_ref()),
-        error_pages: super::error_pages::error_pages(c, &key, raw),
+        policy: RoutePolicy {
+            cache_control,
+            ttl,
+            error_ttl,
+            compress: raw.compress.unwrap_or(true),
+            zstd: !cloudfront_compat,
+            all_methods,
+            store_set_cookie: raw.store_set_cookie.unwrap_or(false),
+            stale_while_revalidate,
+            stale_if_error,
+            slice,
+            immutable,
+            headers: headers.into(),
+            cors: cors.map(Arc::new),
+            error_pages: super::error_pages::error_pages(c, &key, raw).into(),
+            signed: None,
+            ttl_cap: None,
+        },
     })
 }
 

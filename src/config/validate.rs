@@ -147,9 +147,10 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         }
     }
 
+    let cloudfront_compat = raw.server.cloudfront_compat.unwrap_or(false);
     let mut routes: Vec<RouteConfig> = Vec::new();
     for (i, route) in raw.routes.iter().enumerate() {
-        if let Some(r) = super::route::route_config(&mut c, i, route, &raw.origins) {
+        if let Some(r) = super::route::route_config(&mut c, i, route, &raw.origins, cloudfront_compat) {
             if routes.iter().any(|other| other.path == r.path) {
                 c.err::<()>(
                     &format!("routes[{i}].path"),
@@ -230,7 +231,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             log_format: watching.log_format,
             admin_token: None,
             limits: serving.limits,
-            cloudfront_compat: raw.server.cloudfront_compat.unwrap_or(false),
+            cloudfront_compat,
         },
         cache: CacheConfig {
             capacity,

@@ -30,14 +30,7 @@ fn route() -> Route {
     let origin = Origin::Http(HttpOrigin::new(origin_cfg, h, HeaderValue::from_static("1.1 t")));
     let metrics = Metrics::new(Store::new(1 << 20, std::time::Duration::ZERO, 1));
     let origin = MeteredOrigin::new(origin, metrics.origin("app"));
-    Route::new(
-        0,
-        &config.routes[0],
-        Arc::new(origin),
-        metrics.route("/static/"),
-        false,
-        None,
-    )
+    Route::new(0, &config.routes[0], Arc::new(origin), metrics.route("/static/"), None)
 }
 
 /// A path segment a user might name: anything but `/`, `.`/`..`, NUL and `\`.
