@@ -1,12 +1,12 @@
-//! The `[server]` keys for serving at the edge: the TLS listener and its
+//! Validation of `[server]` into `ServerConfig`: the listeners, the TLS
 //! certificates, whose forwarded headers are believed, the PROXY protocol,
-//! and the drain after a shutdown signal.
+//! the drain after a shutdown signal and client limits (the keys for
+//! watching a node are checked in `watch`).
 //!
 //! Certificate files are checked to exist here; their PEM is parsed when the
 //! TLS listener is built (`tls::acceptor_config`), which `check`, start-up and
 //! every reload do, so a bad key is reported the same way each time.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,24 +14,38 @@ use toml::Spanned;
 
 use super::raw::{RawCert, RawServer};
 use super::validate::Checker;
-use super::{CertPaths, ClientLimits, SniCert, TlsConfig};
+use super::{CertPaths, ClientLimits, ServerConfig, SniCert, TlsConfig};
 
+const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+const DEFAULT_ADMIN: &str = "127.0.0.1:9091";
 const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The validated serving keys, moved into `ServerConfig`.
-pub(super) struct Serving {
-    pub tls_listen: Option<SocketAddr>,
-    pub tls: Option<TlsConfig>,
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub proxy_protocol: bool,
-    pub tls_proxy_protocol: bool,
-    pub drain_delay: Duration,
-    pub drain_timeout: Duration,
-    pub limits: ClientLimits,
-}
-
-pub(super) fn serving(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Serving {
+/// Every `[server]` key, validated; `None` when `listen` is unusable (an
+/// error says why).
+pub(super) fn server_config(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Option<ServerConfig> {
+    let listen = c.addr("server.listen", &raw.listen, DEFAULT_LISTEN);
+    let admin_listen = match &raw.admin_listen {
+        Some(s) if s.get_ref().is_empty() || s.get_ref() == "off" => None,
+        other => c.addr("server.admin_listen", other, DEFAULT_ADMIN),
+    };
+    let name = match &raw.name {
+        None => "cachefront".to_string(),
+        Some(n) => {
+            let ok = !n.get_ref().is_empty()
+                && n.get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !ok {
+                c.err::<()>(
+                    "server.name",
+                    "must be non-empty letters, digits, '-', '_' or '.'",
+                    n.span(),
+                );
+            }
+            n.get_ref().clone()
+        }
+    };
     let tls_listen = raw
         .tls_listen
         .as_ref()
@@ -64,16 +78,38 @@ pub(super) fn serving(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> 
         .enumerate()
         .filter_map(|(i, s)| cidr(c, &format!("server.trusted_proxies[{i}]"), s))
         .collect();
-    Serving {
+    let drain_delay = c.duration("server.drain_delay", &raw.drain_delay, DEFAULT_DRAIN_DELAY);
+    let drain_timeout = c.duration("server.drain_timeout", &raw.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
+    let limits = limits(c, raw);
+    let access_log = super::watch::access_log(c, raw, base_dir);
+    let access_log_buffer = super::watch::access_log_buffer(c, raw);
+    let admin_key_id = super::watch::admin_key_id(c, raw);
+    let log_format = super::watch::log_format(c, raw);
+    let workers = match &raw.workers {
+        None => None,
+        Some(w) if (1..=1024).contains(w.get_ref()) => Some(*w.get_ref() as usize),
+        Some(w) => c.err("server.workers", "must be between 1 and 1024", w.span()),
+    };
+    Some(ServerConfig {
+        listen: listen?,
+        admin_listen,
+        name,
+        workers,
         tls_listen,
         tls,
         trusted_proxies,
         proxy_protocol: raw.proxy_protocol.unwrap_or(false),
         tls_proxy_protocol: raw.tls_proxy_protocol.unwrap_or(false),
-        drain_delay: c.duration("server.drain_delay", &raw.drain_delay, DEFAULT_DRAIN_DELAY),
-        drain_timeout: c.duration("server.drain_timeout", &raw.drain_timeout, DEFAULT_DRAIN_TIMEOUT),
-        limits: limits(c, raw),
-    }
+        drain_delay,
+        drain_timeout,
+        access_log,
+        access_log_buffer,
+        admin_key_id,
+        log_format,
+        admin_token: None,
+        limits,
+        cloudfront_compat: raw.cloudfront_compat.unwrap_or(false),
+    })
 }
 
 fn limits(c: &mut Checker<'_>, raw: &RawServer) -> ClientLimits {

@@ -12,11 +12,9 @@ use toml::Spanned;
 use super::raw::{RawConfig, RawOrigin};
 use super::{
     CacheConfig, Config, ConfigError, ConfigErrors, HttpOriginConfig, OriginConfig, OriginKind, RouteConfig,
-    S3Credentials, S3OriginConfig, ServerConfig, WarmConfig,
+    S3Credentials, S3OriginConfig, WarmConfig,
 };
 
-const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
-const DEFAULT_ADMIN: &str = "127.0.0.1:9091";
 /// CloudFront's origin defaults.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -94,36 +92,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         errors: Vec::new(),
     };
 
-    let listen = c.addr("server.listen", &raw.server.listen, DEFAULT_LISTEN);
-    let admin_listen = match &raw.server.admin_listen {
-        Some(s) if s.get_ref().is_empty() || s.get_ref() == "off" => None,
-        other => c.addr("server.admin_listen", other, DEFAULT_ADMIN),
-    };
-    let name = match &raw.server.name {
-        None => "cachefront".to_string(),
-        Some(n) => {
-            let ok = !n.get_ref().is_empty()
-                && n.get_ref()
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-            if !ok {
-                c.err::<()>(
-                    "server.name",
-                    "must be non-empty letters, digits, '-', '_' or '.'",
-                    n.span(),
-                );
-            }
-            n.get_ref().clone()
-        }
-    };
-    let serving = super::server::serving(&mut c, &raw.server, base_dir);
-    let watching = super::watch::watching(&mut c, &raw.server, base_dir);
-
-    let workers = match &raw.server.workers {
-        None => None,
-        Some(w) if (1..=1024).contains(w.get_ref()) => Some(*w.get_ref() as usize),
-        Some(w) => c.err("server.workers", "must be between 1 and 1024", w.span()),
-    };
+    let server = super::server::server_config(&mut c, &raw.server, base_dir);
     let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
     let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
     let keep = c.duration("cache.keep", &raw.cache.keep, Duration::from_secs(3600));
@@ -147,7 +116,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         }
     }
 
-    let cloudfront_compat = raw.server.cloudfront_compat.unwrap_or(false);
+    let cloudfront_compat = server.as_ref().is_some_and(|s| s.cloudfront_compat);
     let mut routes: Vec<RouteConfig> = Vec::new();
     for (i, route) in raw.routes.iter().enumerate() {
         if let Some(r) = super::route::route_config(&mut c, i, route, &raw.origins, cloudfront_compat) {
@@ -213,26 +182,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
         });
     }
     Ok(Config {
-        server: ServerConfig {
-            listen: listen.expect("no errors"),
-            admin_listen,
-            name,
-            workers,
-            tls_listen: serving.tls_listen,
-            tls: serving.tls,
-            trusted_proxies: serving.trusted_proxies,
-            proxy_protocol: serving.proxy_protocol,
-            tls_proxy_protocol: serving.tls_proxy_protocol,
-            drain_delay: serving.drain_delay,
-            drain_timeout: serving.drain_timeout,
-            access_log: watching.access_log,
-            access_log_buffer: watching.access_log_buffer,
-            admin_key_id: watching.admin_key_id,
-            log_format: watching.log_format,
-            admin_token: None,
-            limits: serving.limits,
-            cloudfront_compat,
-        },
+        server: server.expect("no errors"),
         cache: CacheConfig {
             capacity,
             max_object_size,

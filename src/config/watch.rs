@@ -18,13 +18,6 @@ pub enum LogFormat {
     Json,
 }
 
-pub(super) struct Watching {
-    pub access_log: Option<Destination>,
-    pub access_log_buffer: usize,
-    pub admin_key_id: String,
-    pub log_format: LogFormat,
-}
-
 pub const DEFAULT_ADMIN_KEY_ID: &str = "cachefront";
 
 /// Lines queued for the access-log writer: a few seconds of a busy node's
@@ -32,8 +25,8 @@ pub const DEFAULT_ADMIN_KEY_ID: &str = "cachefront";
 pub const DEFAULT_ACCESS_LOG_BUFFER: usize = 8192;
 const MAX_ACCESS_LOG_BUFFER: i64 = 1 << 20;
 
-pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Watching {
-    let access_log = raw.access_log.as_ref().and_then(|v| match v.get_ref().trim() {
+pub(super) fn access_log(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) -> Option<Destination> {
+    raw.access_log.as_ref().and_then(|v| match v.get_ref().trim() {
         "" => c.err(
             "server.access_log",
             "empty: give a file path or \"-\" for stdout",
@@ -41,8 +34,11 @@ pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) ->
         ),
         "-" => Some(Destination::Stdout),
         path => Some(Destination::File(base_dir.join(path))),
-    });
-    let access_log_buffer = match &raw.access_log_buffer {
+    })
+}
+
+pub(super) fn access_log_buffer(c: &mut Checker<'_>, raw: &RawServer) -> usize {
+    match &raw.access_log_buffer {
         None => DEFAULT_ACCESS_LOG_BUFFER,
         Some(n) if (1..=MAX_ACCESS_LOG_BUFFER).contains(n.get_ref()) => *n.get_ref() as usize,
         Some(n) => c
@@ -52,26 +48,26 @@ pub(super) fn watching(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) ->
                 n.span(),
             )
             .unwrap_or(DEFAULT_ACCESS_LOG_BUFFER),
-    };
-    let admin_key_id = match &raw.admin_key_id {
+    }
+}
+
+pub(super) fn admin_key_id(c: &mut Checker<'_>, raw: &RawServer) -> String {
+    match &raw.admin_key_id {
         Some(v) if v.get_ref().is_empty() || !v.get_ref().chars().all(|ch| ch.is_ascii_alphanumeric()) => {
             let msg = "an access key id: letters and digits only";
             c.err("server.admin_key_id", msg, v.span()).unwrap_or_default()
         }
         Some(v) => v.get_ref().clone(),
         None => DEFAULT_ADMIN_KEY_ID.to_string(),
-    };
-    let log_format = match raw.log_format.as_ref().map(|v| (v.get_ref().as_str(), v)) {
+    }
+}
+
+pub(super) fn log_format(c: &mut Checker<'_>, raw: &RawServer) -> LogFormat {
+    match raw.log_format.as_ref().map(|v| (v.get_ref().as_str(), v)) {
         None | Some(("text", _)) => LogFormat::Text,
         Some(("json", _)) => LogFormat::Json,
         Some((_, v)) => c
             .err("server.log_format", "\"text\" or \"json\"", Spanned::span(v))
             .unwrap_or_default(),
-    };
-    Watching {
-        access_log,
-        access_log_buffer,
-        admin_key_id,
-        log_format,
     }
 }
