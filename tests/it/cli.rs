@@ -2,7 +2,8 @@
 
 use std::process::Command;
 
-fn check(config: &str) -> (bool, String) {
+/// Runs `check` on `config`, which it must refuse; returns what it printed.
+fn refused(config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cachefront.toml");
     std::fs::write(&path, config).unwrap();
@@ -13,7 +14,27 @@ fn check(config: &str) -> (bool, String) {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    assert!(!out.status.success(), "accepted:\n{config}");
+    text
+}
+
+/// `check` must refuse `config` and print each of `expected`.
+fn assert_refused(config: &str, expected: &[&str]) {
+    let text = refused(config);
+    for s in expected {
+        assert!(text.contains(s), "{s:?} missing in:\n{text}");
+    }
+}
+
+/// `check` must refuse `config` and report each key at its line.
+fn assert_refused_at(config: &str, errors: &[(&str, u32)]) {
+    let text = refused(config);
+    for (key, line) in errors {
+        assert!(
+            text.contains(&format!("line {line}, column")) && text.contains(key),
+            "{key} at line {line} missing in:\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -31,10 +52,10 @@ fn check_accepts_the_bundled_config() {
 
 #[test]
 fn check_reports_an_unknown_key_with_its_line() {
-    let (ok, text) = check("[server]\nlisten = \"127.0.0.1:8080\"\nlisten_port = 1\n");
-    assert!(!ok);
-    assert!(text.contains("line 3"), "{text}");
-    assert!(text.contains("listen_port"), "{text}");
+    assert_refused(
+        "[server]\nlisten = \"127.0.0.1:8080\"\nlisten_port = 1\n",
+        &["line 3", "listen_port"],
+    );
 }
 
 #[test]
@@ -55,20 +76,16 @@ path = "static/"
 origin = "nowhere"
 error_ttl = "10 fortnights"
 "#;
-    let (ok, text) = check(config);
-    assert!(!ok);
-    for (key, line) in [
-        ("server.listen", 3),
-        ("cache.capacity", 6),
-        ("routes[0].path", 13),
-        ("routes[0].origin", 14),
-        ("routes[0].error_ttl", 15),
-    ] {
-        assert!(
-            text.contains(&format!("line {line}, column")) && text.contains(key),
-            "{key} at line {line} missing in:\n{text}"
-        );
-    }
+    assert_refused_at(
+        config,
+        &[
+            ("server.listen", 3),
+            ("cache.capacity", 6),
+            ("routes[0].path", 13),
+            ("routes[0].origin", 14),
+            ("routes[0].error_ttl", 15),
+        ],
+    );
 }
 
 #[test]
@@ -83,11 +100,10 @@ fn check_reports_a_missing_file() {
 
 #[test]
 fn check_rejects_zero_workers() {
-    let (ok, text) = check(
+    assert_refused(
         "[server]\nworkers = 0\n\n[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n",
+        &["server.workers", "line 2"],
     );
-    assert!(!ok);
-    assert!(text.contains("server.workers") && text.contains("line 2"), "{text}");
 }
 
 #[test]
@@ -128,19 +144,15 @@ path = "/"
 origin = "o"
 "#
     .to_string();
-    let (ok, text) = check(&config);
-    assert!(!ok);
-    for (key, line) in [
-        ("server.tls_listen", 2),
-        ("server.tls_cert", 3),
-        ("server.trusted_proxies[1]", 4),
-        ("server.drain_delay", 5),
-    ] {
-        assert!(
-            text.contains(&format!("line {line}, column")) && text.contains(key),
-            "{key} at line {line} missing in:\n{text}"
-        );
-    }
+    assert_refused_at(
+        &config,
+        &[
+            ("server.tls_listen", 2),
+            ("server.tls_cert", 3),
+            ("server.trusted_proxies[1]", 4),
+            ("server.drain_delay", 5),
+        ],
+    );
 
     let config = config
         .replace("/nonexistent/cert.pem", &bad_pem.display().to_string())
@@ -149,9 +161,7 @@ origin = "o"
             "drain_delay = \"soon\"",
             &format!("tls_key = \"{}\"", bad_pem.display()),
         );
-    let (ok, text) = check(&config);
-    assert!(!ok);
-    assert!(text.contains("server.tls_cert") && text.contains("bad.pem"), "{text}");
+    assert_refused(&config, &["server.tls_cert", "bad.pem"]);
 }
 
 #[test]
@@ -183,20 +193,16 @@ path = "/d/"
 origin = "o"
 cache_control_unhashed = "no-cache"
 "#;
-    let (ok, text) = check(config);
-    assert!(!ok);
-    for (key, line) in [
-        ("routes[0].immutable", 8),
-        ("routes[1].hashed_pattern", 14),
-        ("routes[1].cache_control_unhashed", 15),
-        ("routes[2].cache_control", 21),
-        ("routes[3].cache_control_unhashed", 26),
-    ] {
-        assert!(
-            text.contains(&format!("line {line}, column")) && text.contains(key),
-            "{key} at line {line} missing in:\n{text}"
-        );
-    }
+    assert_refused_at(
+        config,
+        &[
+            ("routes[0].immutable", 8),
+            ("routes[1].hashed_pattern", 14),
+            ("routes[1].cache_control_unhashed", 15),
+            ("routes[2].cache_control", 21),
+            ("routes[3].cache_control_unhashed", 26),
+        ],
+    );
 }
 
 #[test]
@@ -211,16 +217,15 @@ origin = "o"
 headers = { X-Cache = "mine" }
 cors = { allow_origins = ["www.example.com"], allow_methods = ["G E T"], max_age = "soon" }
 "#;
-    let (ok, text) = check(config);
-    assert!(!ok);
-    for key in [
-        "routes[0].headers.X-Cache",
-        "routes[0].cors.allow_origins",
-        "routes[0].cors.allow_methods",
-        "routes[0].cors.max_age",
-    ] {
-        assert!(text.contains(key), "{key} missing in:\n{text}");
-    }
+    assert_refused(
+        config,
+        &[
+            "routes[0].headers.X-Cache",
+            "routes[0].cors.allow_origins",
+            "routes[0].cors.allow_methods",
+            "routes[0].cors.max_age",
+        ],
+    );
 }
 
 #[test]
@@ -237,14 +242,7 @@ origin = "o"
 manifest = "/media/staticfiles.json"
 concurrency = 0
 "#;
-    let (ok, text) = check(config);
-    assert!(!ok);
-    for (key, line) in [("warm.manifest", 10), ("warm.concurrency", 11)] {
-        assert!(
-            text.contains(&format!("line {line}, column")) && text.contains(key),
-            "{key} at line {line} missing in:\n{text}"
-        );
-    }
+    assert_refused_at(config, &[("warm.manifest", 10), ("warm.concurrency", 11)]);
 }
 
 #[test]
@@ -258,12 +256,11 @@ path = "/private/"
 origin = "o"
 signed = true
 "#;
-    let (ok, text) = check(config);
-    assert!(!ok);
-    assert!(text.contains("routes[0].signed") && text.contains("line 8"), "{text}");
-    let (ok, text) = check(&format!("{config}\n[trusted_keys]\nKBAD = \"/nonexistent.pem\"\n"));
-    assert!(!ok);
-    assert!(text.contains("trusted_keys.KBAD") && text.contains("line 11"), "{text}");
+    assert_refused(config, &["routes[0].signed", "line 8"]);
+    assert_refused(
+        &format!("{config}\n[trusted_keys]\nKBAD = \"/nonexistent.pem\"\n"),
+        &["trusted_keys.KBAD", "line 11"],
+    );
 }
 
 #[test]
@@ -277,13 +274,12 @@ path = "/static/"
 origin = "o"
 error_pages = { 404 = { path = "404.html" }, 200 = { path = "/ok.html" }, 403 = { path = "/x", status = 99, ttl = "soon" } }
 "#;
-    let (ok, text) = check(config);
-    assert!(!ok);
-    for key in [
-        "routes[0].error_pages.404.path",
-        "routes[0].error_pages.200",
-        "routes[0].error_pages.403.status",
-    ] {
-        assert!(text.contains(key), "{key} missing in:\n{text}");
-    }
+    assert_refused(
+        config,
+        &[
+            "routes[0].error_pages.404.path",
+            "routes[0].error_pages.200",
+            "routes[0].error_pages.403.status",
+        ],
+    );
 }
