@@ -177,7 +177,7 @@ pub(crate) async fn from_response(
         return Err(FillError::Upstream(object));
     }
     Ok(match lifetime {
-        Some(_) if !object.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
+        Some(_) if !object.timing.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
         _ => FillResult::Uncached(object),
     })
 }

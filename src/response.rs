@@ -121,14 +121,14 @@ impl Identity {
 
     /// A stale entry the origin confirmed with a 304.
     pub fn refresh_hit(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
-        self.answer_from(obj, req, &self.refresh_hit, Some(obj.initial_age))
+        self.answer_from(obj, req, &self.refresh_hit, Some(obj.timing.initial_age))
     }
 
     /// A response just filled (or shared by a fill this request waited on).
     pub fn miss(&self, obj: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
         // Age on a miss only when an upstream cache reported one (whole
         // seconds): the response delay alone is not an age worth showing.
-        let age = (obj.initial_age.as_secs() > 0).then_some(obj.initial_age);
+        let age = (obj.timing.initial_age.as_secs() > 0).then_some(obj.timing.initial_age);
         self.answer_from(obj, req, &self.miss, age)
     }
 

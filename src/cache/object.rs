@@ -42,18 +42,8 @@ pub struct Variant {
 #[derive(Debug)]
 pub struct CachedObject {
     pub status: StatusCode,
-    /// When the response was received from the origin.
-    pub stored_at: Instant,
-    /// The response's age when received (an upstream `Age` is added to,
-    /// not reset: RFC 9111 §4.2.3).
-    pub initial_age: Duration,
-    /// Freshness lifetime at the edge (see `freshness`).
-    pub fresh_for: Duration,
-    /// Stale windows past `fresh_for` (zero when `must_revalidate`).
-    pub stale_while_revalidate: Duration,
-    pub stale_if_error: Duration,
-    /// Never served stale (`must-revalidate`, `no-cache`, `s-maxage`…).
-    pub must_revalidate: bool,
+    /// Freshness facts: when stored, age, lifetime, stale windows.
+    pub timing: Timing,
     /// Header fields a qualified `no-cache="…"` / `private="…"` keeps out
     /// of responses served from cache (the fill's own client sees them).
     pub omit_on_hit: Vec<HeaderName>,
@@ -81,11 +71,17 @@ pub struct CachedObject {
 /// rebuilt.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
+    /// When the response was received from the origin.
     pub stored_at: Instant,
+    /// The response's age when received (an upstream `Age` is added to,
+    /// not reset: RFC 9111 §4.2.3).
     pub initial_age: Duration,
+    /// Freshness lifetime at the edge (see `freshness`).
     pub fresh_for: Duration,
+    /// Stale windows past `fresh_for` (zero when `must_revalidate`).
     pub stale_while_revalidate: Duration,
     pub stale_if_error: Duration,
+    /// Never served stale (`must-revalidate`, `no-cache`, `s-maxage`…).
     pub must_revalidate: bool,
 }
 
@@ -124,12 +120,7 @@ impl CachedObject {
         let encodings = variants.iter().map(|v| v.encoding).collect();
         CachedObject {
             status,
-            stored_at: timing.stored_at,
-            initial_age: timing.initial_age,
-            fresh_for: timing.fresh_for,
-            stale_while_revalidate: timing.stale_while_revalidate,
-            stale_if_error: timing.stale_if_error,
-            must_revalidate: timing.must_revalidate,
+            timing,
             omit_on_hit: Vec::new(),
             origin_headers,
             etag,
@@ -153,7 +144,7 @@ impl CachedObject {
             identity.body.clone(),
             self.compressible,
             compressed,
-            self.timing(),
+            self.timing,
         );
         object.secondary = self.secondary.clone();
         object.omit_on_hit = self.omit_on_hit.clone();
@@ -163,17 +154,6 @@ impl CachedObject {
     /// Whether this response may answer a request with these headers.
     pub fn usable_for(&self, request: &HeaderMap) -> bool {
         self.secondary.as_ref().is_none_or(|s| s.matches(request))
-    }
-
-    pub fn timing(&self) -> Timing {
-        Timing {
-            stored_at: self.stored_at,
-            initial_age: self.initial_age,
-            fresh_for: self.fresh_for,
-            stale_while_revalidate: self.stale_while_revalidate,
-            stale_if_error: self.stale_if_error,
-            must_revalidate: self.must_revalidate,
-        }
     }
 
     /// The compressed variants' encodings and bodies, to carry over when
@@ -187,12 +167,12 @@ impl CachedObject {
 
     /// Within `stale-while-revalidate`: serve, and refresh in the background.
     pub fn within_swr(&self, now: Instant) -> bool {
-        self.age(now) < self.fresh_for + self.stale_while_revalidate
+        self.age(now) < self.timing.fresh_for + self.timing.stale_while_revalidate
     }
 
     /// Within `stale-if-error`: serve when the origin fails.
     pub fn within_sie(&self, now: Instant) -> bool {
-        self.age(now) < self.fresh_for + self.stale_if_error
+        self.age(now) < self.timing.fresh_for + self.timing.stale_if_error
     }
 
     /// Whether a conditional request can revalidate it.
@@ -213,16 +193,16 @@ impl CachedObject {
 
     /// Current age per RFC 9111 §4.2.3.
     pub fn age(&self, now: Instant) -> Duration {
-        self.initial_age + now.saturating_duration_since(self.stored_at)
+        self.timing.initial_age + now.saturating_duration_since(self.timing.stored_at)
     }
 
     pub fn is_fresh(&self, now: Instant) -> bool {
-        self.age(now) < self.fresh_for
+        self.age(now) < self.timing.fresh_for
     }
 
     /// Time left until the object turns stale.
     pub fn time_to_live(&self, now: Instant) -> Duration {
-        self.fresh_for.saturating_sub(self.age(now))
+        self.timing.fresh_for.saturating_sub(self.age(now))
     }
 
     /// Bytes this object holds, every variant included: what `capacity`

@@ -142,7 +142,7 @@ impl Expiry<CacheKey, Entry> for EntryExpiry {
 }
 
 fn retention(o: &CachedObject, keep: Duration, now: Instant) -> Duration {
-    o.time_to_live(now) + keep.max(o.stale_while_revalidate).max(o.stale_if_error)
+    o.time_to_live(now) + keep.max(o.timing.stale_while_revalidate).max(o.timing.stale_if_error)
 }
 
 /// Removes a fill from the in-flight map when its task ends, after the

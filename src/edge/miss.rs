@@ -178,5 +178,5 @@ fn first_slice(headers: &http::HeaderMap, size: u64) -> u64 {
 
 fn may_serve_stale(stale: &CachedObject, error: &FillError) -> bool {
     let unreachable = matches!(error, FillError::Origin(_) | FillError::Truncated { .. });
-    stale.within_sie(Instant::now()) || (unreachable && !stale.must_revalidate)
+    stale.within_sie(Instant::now()) || (unreachable && !stale.timing.must_revalidate)
 }
