@@ -64,19 +64,12 @@ pub fn evaluate(h: &HeaderMap, etag: Option<&ETag>, last_modified: Option<System
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
     use std::time::Duration;
 
     const LM: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
 
     fn eval(pairs: &[(&str, &str)]) -> Precondition {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
+        let h = crate::headers::map(pairs);
         let etag: ETag = "\"v1\"".parse().unwrap();
         let lm = httpdate::parse_http_date(LM).unwrap();
         evaluate(&h, Some(&etag), Some(lm))

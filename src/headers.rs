@@ -37,3 +37,16 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
     headers.remove(header::UPGRADE);
 }
+
+/// A header map from `(name, value)` pairs, in order (unit tests' shorthand).
+#[cfg(test)]
+pub(crate) fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut m = HeaderMap::new();
+    for (k, v) in pairs {
+        m.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    m
+}

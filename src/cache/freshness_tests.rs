@@ -1,17 +1,7 @@
 use super::*;
 use crate::config::TtlBounds;
-use http::HeaderValue;
 
-fn h(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut m = HeaderMap::new();
-    for (k, v) in pairs {
-        m.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    m
-}
+use crate::headers::map as h;
 
 const DAY: Duration = Duration::from_secs(86400);
 const BOUNDS: TtlBounds = TtlBounds {
