@@ -126,18 +126,11 @@ pub fn partial(identity: &Variant, ranges: &[(u64, u64)]) -> Response<EdgeBody> 
         let content_type = headers.remove(header::CONTENT_TYPE);
         let mut body = BytesMut::new();
         for &(a, b) in ranges {
-            body.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-            if let Some(ct) = &content_type {
-                body.extend_from_slice(b"Content-Type: ");
-                body.extend_from_slice(ct.as_bytes());
-                body.extend_from_slice(b"\r\n");
-            }
-            body.extend_from_slice(format!("Content-Range: bytes {a}-{b}/{len}\r\n\r\n").as_bytes());
+            part_head(&mut body, &boundary, content_type.as_ref(), (a, b), len);
             body.extend_from_slice(&identity.body[a as usize..=b as usize]);
         }
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let ct = format!("multipart/byteranges; boundary={boundary}");
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&ct).expect("ascii"));
+        body.extend_from_slice(multipart_close(&boundary).as_bytes());
+        headers.insert(header::CONTENT_TYPE, multipart_type(&boundary));
         body.freeze()
     };
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -171,6 +164,34 @@ pub fn boundary() -> String {
         "cachefront-{:016x}",
         RandomState::new().hash_one(std::time::Instant::now())
     )
+}
+
+/// Writes the head of one `multipart/byteranges` part (RFC 9110 §14.6):
+/// its delimiter, the representation's type and the part's range of `total`.
+pub fn part_head(
+    out: &mut BytesMut,
+    boundary: &str,
+    content_type: Option<&HeaderValue>,
+    (a, b): (u64, u64),
+    total: u64,
+) {
+    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    if let Some(ct) = content_type {
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(ct.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Range: bytes {a}-{b}/{total}\r\n\r\n").as_bytes());
+}
+
+/// The delimiter that ends a `multipart/byteranges` body.
+pub fn multipart_close(boundary: &str) -> String {
+    format!("\r\n--{boundary}--\r\n")
+}
+
+/// The `Content-Type` of a `multipart/byteranges` body.
+pub fn multipart_type(boundary: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}")).expect("ascii")
 }
 
 fn digits(s: &str) -> Option<u64> {

@@ -218,17 +218,10 @@ fn multipart(ranges: &[(u64, u64)], total: u64, content_type: Option<HeaderValue
     let mut pieces = Vec::with_capacity(ranges.len() * 2 + 1);
     for &(a, b) in ranges {
         let mut head = BytesMut::new();
-        head.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-        if let Some(ct) = &content_type {
-            head.extend_from_slice(b"Content-Type: ");
-            head.extend_from_slice(ct.as_bytes());
-            head.extend_from_slice(b"\r\n");
-        }
-        head.extend_from_slice(format!("Content-Range: bytes {a}-{b}/{total}\r\n\r\n").as_bytes());
+        range::part_head(&mut head, &boundary, content_type.as_ref(), (a, b), total);
         pieces.push(Piece::Literal(head.freeze()));
         pieces.push(Piece::Range(a, b));
     }
-    pieces.push(Piece::Literal(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
-    let ct = HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}")).expect("ascii");
-    (pieces, ct)
+    pieces.push(Piece::Literal(Bytes::from(range::multipart_close(&boundary))));
+    (pieces, range::multipart_type(&boundary))
 }
