@@ -33,7 +33,7 @@ impl Seen {
             .and_then(|v| v.to_str().ok()?.parse().ok())
             .unwrap_or(0u64);
         // The request line and headers as HTTP/1.1 writes them.
-        let line = req.method().as_str().len() + req.uri().to_string().len() + 11;
+        let line = req.method().as_str().len() + uri_len(req.uri()) + 11;
         Seen {
             at: SystemTime::now(),
             client,
@@ -99,4 +99,35 @@ impl Seen {
 
 fn header_bytes(h: &HeaderMap) -> u64 {
     h.iter().map(|(n, v)| (n.as_str().len() + v.len() + 4) as u64).sum()
+}
+
+/// The length of `uri` as written in a request line, without rendering it
+/// (this runs per logged request).
+fn uri_len(uri: &Uri) -> usize {
+    let pq = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(a)) => scheme.len() + 3 + a.as_str().len() + pq.max(1),
+        (None, Some(a)) => a.as_str().len() + pq,
+        _ => pq.max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_len;
+
+    #[test]
+    fn uri_len_matches_the_rendered_uri() {
+        for u in [
+            "/",
+            "/static/a.css?v=1",
+            "http://example.com/x?y",
+            "http://example.com",
+            "example.com:443",
+            "*",
+        ] {
+            let uri: http::Uri = u.parse().unwrap();
+            assert_eq!(uri_len(&uri), uri.to_string().len(), "{u}");
+        }
+    }
 }
