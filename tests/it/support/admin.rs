@@ -56,6 +56,17 @@ impl AdminClient {
             .await
     }
 
+    /// One unlabelled counter or gauge from `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let prefix = format!("{name} ");
+        let lines = self.metrics().await;
+        let value = lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("{name} is exported"));
+        value.parse().unwrap()
+    }
+
     /// `/metrics`, as `name{labels} value` lines (no comments).
     pub async fn metrics(&self) -> Vec<String> {
         let r = self.get("/metrics").await;
