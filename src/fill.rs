@@ -280,7 +280,7 @@ pub fn recompress_in_background(store: &Arc<Store>, key: CacheKey, object: Arc<C
         match compress_blocking(body, Level::Best, zstd).await {
             Ok(best) => {
                 let better = Arc::new(object.with_compressed(best));
-                store.replace(key, &object, better).await;
+                store.replace(key, &object, better);
             }
             Err(e) => tracing::warn!(error = %e, "best-level compression failed"),
         }

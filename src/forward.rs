@@ -158,7 +158,7 @@ where
             if let Some(route) = edge.router.route(target.split('?').next().unwrap_or("")) {
                 let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
                 let key = CacheKey::new(route.id, target.as_str()).with_host(host);
-                edge.store.invalidate(&key).await;
+                edge.store.invalidate(&key);
             }
         }
     }

@@ -142,8 +142,8 @@ impl Running {
     }
 
     /// Entries and bytes held, after pending evictions ran.
-    pub async fn cache_usage(&self) -> Usage {
-        self.store.usage().await
+    pub fn cache_usage(&self) -> Usage {
+        self.store.usage()
     }
 
     /// Waits until background work (best-level re-compression) is done.

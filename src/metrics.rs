@@ -211,8 +211,8 @@ impl Metrics {
     }
 
     /// The text exposition (format 0.0.4).
-    pub async fn render(&self) -> String {
-        let usage = self.store.usage().await;
+    pub fn render(&self) -> String {
+        let usage = self.store.usage();
         self.entries.set(usage.entries as i64);
         self.bytes.set(usage.bytes as i64);
         let mut out = String::new();

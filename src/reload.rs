@@ -249,7 +249,7 @@ impl Reloader {
         }
         self.site.store(Arc::new(site));
         if !dropped.is_empty() {
-            self.store.remove_routes(&dropped).await;
+            self.store.remove_routes(&dropped);
         }
         Ok(Reloaded {
             routes,

@@ -112,7 +112,7 @@ impl Admin {
             (_, "/readyz") => text(StatusCode::OK, "ready\n".into()),
             (&Method::POST, "/warm") => warm::answer(&self, parts.uri.query()).await,
             (&Method::GET, "/metrics") => {
-                let mut resp = text(StatusCode::OK, self.metrics.render().await);
+                let mut resp = text(StatusCode::OK, self.metrics.render());
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -321,13 +321,13 @@ impl Store {
     }
 
     /// Removes the entry for `key` (all its variants).
-    pub async fn invalidate(&self, key: &CacheKey) {
+    pub fn invalidate(&self, key: &CacheKey) {
         self.cache.invalidate(key);
     }
 
     /// Replaces `old` with `new` under `key` only if `old` is still the
     /// stored entry: a refill or removal meanwhile wins.
-    pub async fn replace(&self, key: CacheKey, old: &Arc<CachedObject>, new: Arc<CachedObject>) -> bool {
+    pub fn replace(&self, key: CacheKey, old: &Arc<CachedObject>, new: Arc<CachedObject>) -> bool {
         let old = old.clone();
         let result = self.cache.entry(key).and_compute_with(|current| {
             let same = matches!(current.as_ref().map(|e| e.value()), Some(Entry::Object(o)) if Arc::ptr_eq(o, &old));
@@ -349,7 +349,7 @@ impl Store {
     }
 
     /// Drops every entry of these routes (removed or redefined by a reload).
-    pub async fn remove_routes(&self, routes: &[u32]) {
+    pub fn remove_routes(&self, routes: &[u32]) {
         let doomed: Vec<_> = self
             .cache
             .iter()
@@ -382,7 +382,7 @@ impl Store {
     }
 
     /// Entry count and weighted size after moka's pending evictions ran.
-    pub async fn usage(&self) -> Usage {
+    pub fn usage(&self) -> Usage {
         self.cache.run_pending_tasks();
         Usage {
             entries: self.cache.entry_count(),

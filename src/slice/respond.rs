@@ -72,7 +72,7 @@ impl Slices {
                 if matches!(e, FillError::SliceMismatch(_)) {
                     // The object changed: forget it, the next request
                     // starts afresh (old slices are unreachable by key).
-                    self.store.invalidate(&self.key).await;
+                    self.store.invalidate(&self.key);
                 }
                 Err(e)
             }

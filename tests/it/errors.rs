@@ -159,5 +159,5 @@ async fn body_cut_short_is_502_and_never_cached() {
         2,
         "nothing partial was stored"
     );
-    assert_eq!(edge.running().cache_usage().await.entries, 0);
+    assert_eq!(edge.running().cache_usage().entries, 0);
 }

@@ -81,11 +81,11 @@ async fn an_invalidation_removes_every_slice() {
     let edge = TestEdge::start(&toml).await;
     assert_eq!(edge.get("/video.mp4").await.body, body);
     assert_eq!(origin.requests(), 3, "three slices");
-    assert!(edge.running().cache_usage().await.entries >= 4);
+    assert!(edge.running().cache_usage().entries >= 4);
 
     let r = edge.admin_client().invalidate(&["/video.mp4"]).await;
     assert_eq!(r.status, 201);
-    assert_eq!(edge.running().cache_usage().await.entries, 0, "object and slices gone");
+    assert_eq!(edge.running().cache_usage().entries, 0, "object and slices gone");
     let part = edge
         .request("GET", "/video.mp4", &[("range", "bytes=1048576-1048586")])
         .await;

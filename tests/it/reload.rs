@@ -64,7 +64,7 @@ async fn reload_applies_to_an_open_connection_and_a_bad_config_is_refused() {
     assert_eq!(conn.get("/keep/a").await.x_cache(), "Miss from edge-test");
     assert_eq!(conn.get("/old/a").await.status, 200);
     assert_eq!(conn.get("/new/a").await.status, 404);
-    assert_eq!(edge.running().cache_usage().await.entries, 3);
+    assert_eq!(edge.running().cache_usage().entries, 3);
     assert_eq!(origin.requests(), 3);
 
     // Good config: /page/ has a new policy, /old/ is gone, /new/ is added.
@@ -96,7 +96,7 @@ async fn reload_applies_to_an_open_connection_and_a_bad_config_is_refused() {
     assert_eq!(conn.get("/old/a").await.status, 404);
     assert_eq!(origin.requests(), 5);
     // /keep/a, the new /page/a and /new/a; the removed route's entry is gone.
-    assert_eq!(edge.running().cache_usage().await.entries, 3);
+    assert_eq!(edge.running().cache_usage().entries, 3);
 
     // Bad config: refused, naming the key and line; the old one stays.
     write(
