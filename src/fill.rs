@@ -259,7 +259,15 @@ fn refresh(
 }
 
 async fn compress_blocking(body: Bytes, level: Level, zstd: bool) -> Result<Vec<(Encoding, Bytes)>, FillError> {
-    tokio::task::spawn_blocking(move || compress::variants(&body, level, zstd))
+    // Large variants move to their memfd mappings here too, off the reactor.
+    let compress = move || {
+        let variants = compress::variants(&body, level, zstd);
+        variants
+            .into_iter()
+            .map(|(e, b)| (e, crate::zerocopy::share(b)))
+            .collect()
+    };
+    tokio::task::spawn_blocking(compress)
         .await
         .map_err(|e| FillError::Internal(format!("compression task: {e}")))
 }
@@ -322,5 +330,15 @@ pub(crate) async fn collect(
             got: buf.len() as u64,
         });
     }
-    Ok(Some(buf.freeze()))
+    let body = buf.freeze();
+    if body.len() < crate::zerocopy::MIN_BYTES {
+        return Ok(Some(body));
+    }
+    // A large body moves to its memfd mapping here, off the reactor (a
+    // 32 MiB copy would stall every connection of this worker);
+    // `Variant::new` then finds it mapped already.
+    let shared = tokio::task::spawn_blocking(move || crate::zerocopy::share(body))
+        .await
+        .map_err(|e| FillError::Internal(e.to_string()))?;
+    Ok(Some(shared))
 }

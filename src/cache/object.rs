@@ -231,8 +231,9 @@ impl Variant {
             encoding,
             headers,
             not_modified,
-            // Large bodies move to a memfd mapping once, here, so every hit
-            // can `sendfile` them (`zerocopy`).
+            // Large bodies live in a memfd mapping so every hit can
+            // `sendfile` them (`zerocopy`). Fills move them off the reactor
+            // (`fill::collect`, `compress_blocking`); this only finds them mapped.
             body: crate::zerocopy::share(body),
         }
     }
