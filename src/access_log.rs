@@ -193,17 +193,15 @@ impl Writer {
         let mut open = true;
         while open {
             std::thread::sleep(BATCH_INTERVAL);
-            if self.reopen.swap(false, Ordering::SeqCst) {
-                self.flush();
-                match Output::open(&self.destination) {
-                    Ok(out) => self.out = out,
-                    Err(e) => tracing::error!(error = %e, "access log: reopening failed; writing to the old file"),
-                }
-            }
+            self.reopen_if_asked();
             // Everything queued, then one flush: a write per batch, not per line.
             loop {
                 match rx.try_recv() {
                     Ok(Message::Line(record)) => {
+                        // A line queued after `reopen()` returned goes to the
+                        // new file, even within a batch (the channel orders it
+                        // after the flag).
+                        self.reopen_if_asked();
                         line.clear();
                         encode(&record, &self.location, &mut line);
                         self.write(line.as_bytes());
@@ -220,6 +218,17 @@ impl Writer {
                 }
             }
             self.flush();
+        }
+    }
+
+    fn reopen_if_asked(&mut self) {
+        // A plain load first: this runs per line.
+        if self.reopen.load(Ordering::SeqCst) && self.reopen.swap(false, Ordering::SeqCst) {
+            self.flush();
+            match Output::open(&self.destination) {
+                Ok(out) => self.out = out,
+                Err(e) => tracing::error!(error = %e, "access log: reopening failed; writing to the old file"),
+            }
         }
     }
 

@@ -22,7 +22,8 @@ use crate::body::EdgeBody;
 use crate::client_addr::Peer;
 use crate::config::ClientLimits;
 use crate::drain::{ConnectionGuard, Drain, Phase};
-use crate::idle::{Activity, Watched};
+use crate::gated::Gated;
+use crate::idle::{Activity, Quiet, Watched};
 use crate::proxy_protocol;
 
 /// A client that has not finished its PROXY header or TLS handshake by
@@ -49,7 +50,7 @@ impl ConnSetup {
         limits: ClientLimits,
     ) -> ConnSetup {
         ConnSetup {
-            builder: builder(&limits),
+            builder: builder(),
             tls,
             proxy_protocol,
             limits,
@@ -58,14 +59,13 @@ impl ConnSetup {
 }
 
 /// HTTP/1.1 and HTTP/2 settings, chosen rather than inherited.
-fn builder(limits: &ClientLimits) -> auto::Builder<TokioExecutor> {
+fn builder() -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
-    // A timer enables hyper's limit on reading request headers (slowloris;
-    // it also runs while a keep-alive connection waits for its next
-    // request) and the HTTP/2 keep-alive pings below.
+    // A timer enables the HTTP/2 keep-alive pings below.
+    // The header read timeout is the connection watcher's (`idle`), not
+    // hyper's: hyper's arms a timer for every request.
     b.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        .header_read_timeout(None)
         // hyper answers 431 when a request head outgrows its read buffer.
         .max_buf_size(MAX_REQUEST_HEAD);
     b.http2()
@@ -193,15 +193,29 @@ where
             tracing::debug!(error = %e, peer = %peer.addr, "connection ended with an error");
         }
     };
+    // Polled only when the drain moves or a watcher tick comes (`gated`).
+    let limits = &setup.limits;
+    let mut watcher = Gated::new(async {
+        tokio::select! {
+            () = drain.reached(Phase::Draining) => None,
+            quiet = activity.quiet(limits.keepalive_timeout, limits.header_read_timeout, &h2) => Some(quiet),
+        }
+    });
     tokio::select! {
+        biased;
         r = conn.as_mut() => return done(r),
-        () = drain.reached(Phase::Draining) => {}
-        () = activity.idle_for(setup.limits.keepalive_timeout) => {
+        why = &mut watcher => match why {
+            None => {}
+            // A slow head is dropped, as hyper's own timeout did: there is
+            // no request to answer.
+            Some(Quiet::SlowHead) => return,
             // Idle: HTTP/1 closes at once, HTTP/2 says GOAWAY first.
-            conn.as_mut().graceful_shutdown();
-            tokio::select! {
-                r = conn.as_mut() => return done(r),
-                () = drain.reached(Phase::Forced) => return,
+            Some(Quiet::Idle) => {
+                conn.as_mut().graceful_shutdown();
+                tokio::select! {
+                    r = conn.as_mut() => return done(r),
+                    () = drain.reached(Phase::Forced) => return,
+                }
             }
         }
     }

@@ -20,6 +20,7 @@ pub mod edge;
 pub mod encoding;
 pub mod fill;
 pub mod forward;
+pub mod gated;
 pub mod headers;
 pub mod idle;
 pub mod immutable;

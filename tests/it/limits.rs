@@ -70,6 +70,69 @@ async fn slowloris_is_cut_off_at_the_configured_header_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_connection_that_never_sends_a_request_is_closed_at_the_header_read_timeout() {
+    // Keep-alive stays at its default (75 s): only the head timeout applies.
+    let (_origin, edge) = edge_with("header_read_timeout = \"300ms\"").await;
+    let s = TcpStream::connect(edge.addr).await.unwrap();
+    let took = time_to_close(s, false).await;
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+/// An origin that answers every connection with a response head, then `n`
+/// body bytes 100 ms apart.
+async fn trickling_origin(n: usize) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n");
+                let _ = s.write_all(head.as_bytes()).await;
+                for _ in 0..n {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if s.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_response_still_being_written_outlives_the_header_read_timeout() {
+    let origin = trickling_origin(10).await;
+    let config = format!(
+        "[server]\nname = \"edge-test\"\nheader_read_timeout = \"300ms\"\n\n\
+         [cache]\nmax_object_size = \"5B\"\n\n\
+         [origins.app]\nkind = \"http\"\nurl = \"http://{origin}\"\n\n\
+         [[routes]]\npath = \"/\"\norigin = \"app\"\n"
+    );
+    let edge = TestEdge::start(&config).await;
+    let mut s = TcpStream::connect(edge.addr).await.unwrap();
+    s.write_all(b"GET /slow HTTP/1.1\r\nHost: e\r\n\r\n").await.unwrap();
+    // Too large to store, so streamed: the head goes out at once and the
+    // body takes a second, three head timeouts, to arrive whole.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(b"xxxxxxxxxx") {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("bytes keep coming")
+            .unwrap();
+        assert!(n > 0, "closed mid-body: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+}
+
+#[tokio::test]
 async fn idle_keep_alive_connections_are_closed_after_keepalive_timeout() {
     let (_origin, edge) = edge_with("keepalive_timeout = \"300ms\"").await;
     let mut s = TcpStream::connect(edge.addr).await.unwrap();
