@@ -220,7 +220,13 @@ impl Edge {
         if route.origin.may_loop() && via::names_node(req.headers(), &self.identity.received_by) {
             return Handled::Now(self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected"));
         }
-        let key = match route.object_key(path) {
+        // HTTP routes key by the raw path and query, after the same check.
+        let key = if route.origin.keys_query() {
+            route.checked_rest(path).map(|_| String::new())
+        } else {
+            route.object_key(path)
+        };
+        let key = match key {
             Ok(k) => k,
             Err(e) => {
                 return Handled::Now(

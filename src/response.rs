@@ -94,7 +94,15 @@ impl Identity {
             headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         }
         crate::cors::render(&mut headers, &policy.headers, policy.cors.as_deref(), status);
+        // A hit's X-Cache, rendered with the rest: only other answers
+        // (misses, refreshes, 304s, ranges) insert theirs.
+        headers.insert(X_CACHE.clone(), self.stored_x_cache(status).clone());
         headers
+    }
+
+    /// The X-Cache stored with an object's headers: what a hit says.
+    fn stored_x_cache(&self, status: StatusCode) -> &HeaderValue {
+        if status.as_u16() >= 400 { &self.error } else { &self.hit }
     }
 
     /// A fresh hit: the chosen variant's stored headers, `X-Cache: Hit`, `Age`.
@@ -110,13 +118,12 @@ impl Identity {
     /// (slices); the edge's own errors keep their `Error`.
     pub fn stamp(&self, resp: &mut Response<EdgeBody>, hit: bool, age: Option<Duration>) {
         if resp.status().as_u16() >= 400 {
+            set_age(resp.headers_mut(), None);
             return;
         }
         let h = resp.headers_mut();
         h.insert(X_CACHE.clone(), if hit { self.hit.clone() } else { self.miss.clone() });
-        if let Some(age) = age {
-            h.insert(header::AGE, HeaderValue::from(age.as_secs()));
-        }
+        set_age(h, age);
     }
 
     /// A stale entry the origin confirmed with a 304.
@@ -147,16 +154,19 @@ impl Identity {
         } else {
             x_cache
         };
-        let finish = |mut resp: Response<EdgeBody>| {
+        // A whole stored variant already says what a hit says.
+        let stamped = std::ptr::eq(x_cache, self.stored_x_cache(obj.status));
+        let finish_as = |mut resp: Response<EdgeBody>, stamped: bool| {
             let h = resp.headers_mut();
-            h.insert(X_CACHE.clone(), x_cache.clone());
-            if let Some(age) = age {
-                h.insert(header::AGE, HeaderValue::from(age.as_secs()));
+            if !stamped {
+                h.insert(X_CACHE.clone(), x_cache.clone());
             }
+            set_age(h, age);
             resp
         };
+        let finish = |resp| finish_as(resp, false);
         if obj.status != StatusCode::OK {
-            return finish(whole(obj.status, obj.identity(), req.head));
+            return finish_as(whole(obj.status, obj.identity(), req.head), stamped);
         }
         let variant = if obj.encodings.len() > 1 {
             obj.variant(encoding::choose(
@@ -192,7 +202,7 @@ impl Identity {
                 RangeOutcome::Unsatisfiable => return finish(range::unsatisfiable(identity)),
             }
         }
-        finish(whole(StatusCode::OK, variant, req.head))
+        finish_as(whole(StatusCode::OK, variant, req.head), stamped)
     }
 
     /// An origin response streamed through, not stored.
@@ -221,6 +231,7 @@ impl Identity {
         *resp.status_mut() = obj.status;
         *resp.headers_mut() = obj.identity().headers.clone();
         resp.headers_mut().insert(X_CACHE.clone(), self.error.clone());
+        set_age(resp.headers_mut(), None);
         resp
     }
 
@@ -251,6 +262,15 @@ impl Identity {
         h.insert(header::VIA, self.via.clone());
         resp
     }
+}
+
+/// `Age`, or none: stored headers hold an `Age` slot (`CachedObject::new`)
+/// that a hit overwrites in place and any other answer removes.
+fn set_age(h: &mut HeaderMap, age: Option<Duration>) {
+    match age {
+        Some(age) => h.insert(header::AGE, HeaderValue::from(age.as_secs())),
+        None => h.remove(header::AGE),
+    };
 }
 
 /// A whole variant with its stored headers.

@@ -124,6 +124,16 @@ impl Route {
 
     /// The object key for a request path that this route matched.
     pub fn object_key(&self, path: &str) -> Result<String, PathError> {
+        let decoded = self.checked_rest(path)?;
+        let mut key = String::with_capacity(self.key_prefix.len() + decoded.len());
+        key.push_str(&self.key_prefix);
+        key.push_str(&decoded);
+        Ok(key)
+    }
+
+    /// The path after the route's prefix, percent-decoded, if it can name
+    /// an object (HTTP routes key by the raw path and need only the check).
+    pub fn checked_rest<'p>(&self, path: &'p str) -> Result<Cow<'p, str>, PathError> {
         let rest = &path[self.prefix.len()..];
         let decoded = percent_decode_str(rest)
             .decode_utf8()
@@ -134,13 +144,13 @@ impl Route {
         if decoded.contains('\\') {
             return Err(PathError::Backslash);
         }
-        if decoded.split('/').any(|seg| seg == "." || seg == "..") {
+        // A dot segment starts the rest or follows a slash; most paths have
+        // neither, and skip the split.
+        let may_have_dots = decoded.starts_with('.') || decoded.contains("/.");
+        if may_have_dots && decoded.split('/').any(|seg| seg == "." || seg == "..") {
             return Err(PathError::DotSegment);
         }
-        let mut key = String::with_capacity(self.key_prefix.len() + decoded.len());
-        key.push_str(&self.key_prefix);
-        key.push_str(&decoded);
-        Ok(key)
+        Ok(decoded)
     }
 }
 

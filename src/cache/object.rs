@@ -100,6 +100,10 @@ impl CachedObject {
         if compressible {
             add_vary_accept_encoding(&mut headers);
         }
+        // A slot for the hit's `Age` (see `response::set_age`): a clone of a
+        // header map has no spare room, so adding a field to it on every
+        // hit reallocated its entries (~400 instructions of a 1 KiB hit).
+        headers.insert(header::AGE, HeaderValue::from_static("0"));
         let etag = headers.typed_get::<ETag>();
         let last_modified = headers.typed_get::<LastModified>().map(SystemTime::from);
         let weak_etag = headers.get(header::ETAG).and_then(weaken);

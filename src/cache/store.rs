@@ -91,7 +91,10 @@ pub enum FillResult {
 type SharedFill = Shared<BoxFuture<'static, FillResult>>;
 
 pub struct Store {
-    cache: Cache<CacheKey, Entry>,
+    /// foldhash, not std's SipHash: hashing the key was 370 of a 1 KiB
+    /// hit's ~18k instructions with SipHash (callgrind). The seed is random
+    /// per process, so keys that collide cannot be chosen from outside.
+    cache: Cache<CacheKey, Entry, foldhash::quality::RandomState>,
     inflight: Mutex<HashMap<(CacheKey, u64), SharedFill>>,
     /// Background jobs (best-level re-compression) still running.
     background: watch::Sender<usize>,
@@ -198,7 +201,7 @@ impl Store {
                     evicted.inc();
                 }
             })
-            .build();
+            .build_with_hasher(foldhash::quality::RandomState::default());
         Arc::new(Store {
             cache,
             inflight: Mutex::new(HashMap::new()),
