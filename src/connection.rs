@@ -11,10 +11,14 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use futures_util::FutureExt;
+use futures_util::future::{CatchUnwind, Either};
 use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::future::Ready;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -23,7 +27,7 @@ use crate::client_addr::Peer;
 use crate::config::ClientLimits;
 use crate::drain::{ConnectionGuard, Drain, Phase};
 use crate::gated::Gated;
-use crate::idle::{Activity, Quiet, Watched};
+use crate::idle::{Activity, InFlight, Quiet, Watched};
 use crate::proxy_protocol;
 
 /// A client that has not finished its PROXY header or TLS handshake by
@@ -100,7 +104,7 @@ pub async fn serve<H, F>(
     guard: ConnectionGuard,
 ) where
     H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + Unpin + 'static,
 {
     if !setup.proxy_protocol {
         return tls_then_http(stream, tcp_peer, &setup, handler, drain, guard).await;
@@ -125,7 +129,7 @@ async fn tls_then_http<I, H, F>(
 ) where
     I: AsyncRead + AsyncWrite + crate::zerocopy::Sink + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + Unpin + 'static,
 {
     let Some(tls) = &setup.tls else {
         let peer = Peer { addr, tls: false };
@@ -146,40 +150,30 @@ async fn http<I, H, F>(io: I, peer: Peer, setup: &ConnSetup, handler: H, drain: 
 where
     I: AsyncRead + AsyncWrite + crate::zerocopy::Sink + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + Unpin + 'static,
 {
-    let handler = Arc::new(handler);
     let h2 = Arc::new(AtomicBool::new(false));
     let seen_h2 = h2.clone();
-    let response_drain = drain.clone();
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new(drain.flag()));
     let requests = activity.clone();
+    // The handler runs in `call`, and the service's future is a combinator,
+    // not an async block: a hit's response is ready before hyper polls, and
+    // no state machine holding the request is built and moved per request.
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let is_h2 = req.version() == Version::HTTP_2;
         if is_h2 {
             seen_h2.store(true, Ordering::Relaxed);
         }
         let in_flight = requests.request();
-        let handler = handler.clone();
-        let fut = async move { handler(req, peer).await };
-        let drain = response_drain.clone();
-        async move {
-            // A panic ends this request's task only: the client gets a 500,
-            // the connection and the node carry on.
-            let mut resp = match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(resp) => resp,
-                Err(panic) => panicked(&panic, peer),
-            };
-            drop(in_flight);
-            // While draining, an HTTP/1 client is told to reconnect. After
-            // a 414 or 431 the connection closes, as nginx does: whatever
-            // else the client pipelined behind an oversized head is not
-            // trusted to start where the head ended.
-            if !is_h2 && (drain.is_draining() || closes_connection(resp.status())) {
-                resp.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            Ok::<_, std::convert::Infallible>(resp)
+        // A panic ends this request only: the client gets a 500, the
+        // connection and the node carry on.
+        let answer = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(req, peer))) {
+            Ok(fut) => Either::Left(AssertUnwindSafe(fut).catch_unwind()),
+            Err(panic) => Either::Right(std::future::ready(Err(panic))),
+        };
+        Answer {
+            answer,
+            done: Some((in_flight, peer, is_h2)),
         }
     });
     let io = Watched {
@@ -230,6 +224,42 @@ where
     tokio::select! {
         r = conn.as_mut() => done(r),
         () = drain.reached(Phase::Forced) => {}
+    }
+}
+
+type Panic = Box<dyn std::any::Any + Send>;
+
+/// The handler's future with its panics caught, or a panic caught at once.
+type Caught<F> = Either<CatchUnwind<AssertUnwindSafe<F>>, Ready<Result<Response<EdgeBody>, Panic>>>;
+
+/// The service's future: the handler's answer (or its panic's 500), then
+/// what the connection adds on the way out. A plain struct, not an async
+/// block or a closure combinator: small, and `Send` without the
+/// higher-ranked lifetime trouble closures over a panic payload hit.
+struct Answer<F> {
+    answer: Caught<F>,
+    /// The request's in-flight guard, its client and whether it is HTTP/2.
+    done: Option<(InFlight, Peer, bool)>,
+}
+
+impl<F: Future<Output = Response<EdgeBody>> + Unpin> Future for Answer<F> {
+    type Output = Result<Response<EdgeBody>, std::convert::Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let answer = ready!(Pin::new(&mut self.answer).poll(cx));
+        let (in_flight, peer, is_h2) = self.done.take().expect("polled after completion");
+        let mut resp = answer.unwrap_or_else(|panic| panicked(&panic, peer));
+        let draining = in_flight.draining();
+        drop(in_flight);
+        // While draining, an HTTP/1 client is told to reconnect. After a
+        // 414 or 431 the connection closes, as nginx does: whatever else the
+        // client pipelined behind an oversized head is not trusted to start
+        // where the head ended.
+        if !is_h2 && (draining || closes_connection(resp.status())) {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Poll::Ready(Ok(resp))
     }
 }
 

@@ -62,6 +62,11 @@ impl Drain {
         self.draining.load(Ordering::Relaxed)
     }
 
+    /// The flag behind `is_draining`, for a connection to read per response.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.draining.clone()
+    }
+
     pub fn phase(&self) -> Phase {
         *self.phase.borrow()
     }

@@ -27,7 +27,6 @@ use crate::zerocopy::{self, Sink};
 /// in flight. The event counters are only compared for change, so a bump
 /// is a plain load and store, not a locked add (two racing HTTP/2 streams
 /// that lose one bump still show a change).
-#[derive(Default)]
 pub struct Activity {
     /// Reads and writes.
     io: AtomicU64,
@@ -36,6 +35,8 @@ pub struct Activity {
     /// Requests begun plus requests ended.
     requests: AtomicU64,
     in_flight: AtomicUsize,
+    /// The node's drain flag (`Drain::flag`), read as each response leaves.
+    draining: Arc<AtomicBool>,
 }
 
 /// Why a connection's watcher gave up on it.
@@ -52,6 +53,16 @@ fn bump(counter: &AtomicU64) {
 }
 
 impl Activity {
+    pub fn new(draining: Arc<AtomicBool>) -> Activity {
+        Activity {
+            io: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            draining,
+        }
+    }
+
     /// Counts a request in flight until the guard drops.
     pub fn request(self: &Arc<Self>) -> InFlight {
         bump(&self.requests);
@@ -98,6 +109,14 @@ impl Activity {
 }
 
 pub struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    /// Whether the node is draining (its responses ask HTTP/1 clients to
+    /// reconnect).
+    pub fn draining(&self) -> bool {
+        self.0.draining.load(Ordering::Relaxed)
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {

@@ -290,7 +290,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         let admin = admin.clone();
         tasks.push(tokio::spawn(server::serve(
             Listener::plain(listener),
-            move |req, _| admin.clone().handle(req),
+            move |req, _| Box::pin(admin.clone().handle(req)),
             server::Workers::default(),
             drain.clone(),
         )));

@@ -103,7 +103,7 @@ impl Listener {
 pub async fn serve<H, F>(listener: Listener, handler: H, workers: Workers, drain: Drain)
 where
     H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + Unpin + 'static,
 {
     let setup = Arc::new(ConnSetup::new(listener.tls, listener.proxy_protocol, listener.limits));
     let tcp = listener.tcp;

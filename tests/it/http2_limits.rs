@@ -114,7 +114,7 @@ async fn held_server() -> HeldServer {
     );
     let handler = move |_req: http::Request<hyper::body::Incoming>, _peer: cachefront::client_addr::Peer| {
         let (in_flight, peak, arrived, release) = (in_flight.clone(), peak.clone(), arrived.clone(), release.clone());
-        async move {
+        Box::pin(async move {
             let released = release.notified();
             let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             peak.fetch_max(now, Ordering::SeqCst);
@@ -122,7 +122,7 @@ async fn held_server() -> HeldServer {
             released.await;
             in_flight.fetch_sub(1, Ordering::SeqCst);
             http::Response::new(cachefront::body::EdgeBody::bytes("fine".into()))
-        }
+        })
     };
     tokio::spawn(cachefront::server::serve(
         cachefront::server::Listener::plain(listener),

@@ -230,11 +230,18 @@ async fn a_get_body_is_not_read_into_memory() {
 async fn a_panicking_request_task_answers_500_and_the_node_stays_up() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let handler = |req: http::Request<hyper::body::Incoming>, _peer: cachefront::client_addr::Peer| async move {
-        if req.uri().path() == "/panic" {
-            panic!("boom in a request task");
+    // Both kinds of panic: while the handler is called (a hit's whole work
+    // happens there) and while its future is polled.
+    let handler = |req: http::Request<hyper::body::Incoming>, _peer: cachefront::client_addr::Peer| {
+        if req.uri().path() == "/panic-at-once" {
+            panic!("boom in a handler");
         }
-        http::Response::new(cachefront::body::EdgeBody::bytes("fine".into()))
+        Box::pin(async move {
+            if req.uri().path() == "/panic" {
+                panic!("boom in a request task");
+            }
+            http::Response::new(cachefront::body::EdgeBody::bytes("fine".into()))
+        })
     };
     tokio::spawn(cachefront::server::serve(
         cachefront::server::Listener::plain(listener),
@@ -242,9 +249,12 @@ async fn a_panicking_request_task_answers_500_and_the_node_stays_up() {
         Default::default(),
         Default::default(),
     ));
-    let (status, text) = raw_request(addr, b"GET /panic HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n").await;
-    assert_eq!(status, 500);
-    assert!(text.contains("no-store"));
+    for path in ["/panic", "/panic-at-once"] {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n");
+        let (status, text) = raw_request(addr, req.as_bytes()).await;
+        assert_eq!(status, 500, "{path}");
+        assert!(text.contains("no-store"));
+    }
     let (status, text) = raw_request(addr, b"GET /ok HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n").await;
     assert_eq!(status, 200);
     assert!(text.ends_with("fine"));
