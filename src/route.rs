@@ -135,6 +135,14 @@ impl Route {
     /// an object (HTTP routes key by the raw path and need only the check).
     pub fn checked_rest<'p>(&self, path: &'p str) -> Result<Cow<'p, str>, PathError> {
         let rest = &path[self.prefix.len()..];
+        // Most paths have nothing to decode and nothing to refuse: one pass
+        // over the bytes answers that, without decoding or UTF-8 checks.
+        if !rest.bytes().any(|b| matches!(b, b'%' | b'\0' | b'\\')) {
+            return match has_dot_segment(rest) {
+                true => Err(PathError::DotSegment),
+                false => Ok(Cow::Borrowed(rest)),
+            };
+        }
         let decoded = percent_decode_str(rest)
             .decode_utf8()
             .map_err(|_| PathError::InvalidUtf8)?;
@@ -144,14 +152,18 @@ impl Route {
         if decoded.contains('\\') {
             return Err(PathError::Backslash);
         }
-        // A dot segment starts the rest or follows a slash; most paths have
-        // neither, and skip the split.
-        let may_have_dots = decoded.starts_with('.') || decoded.contains("/.");
-        if may_have_dots && decoded.split('/').any(|seg| seg == "." || seg == "..") {
+        if has_dot_segment(&decoded) {
             return Err(PathError::DotSegment);
         }
         Ok(decoded)
     }
+}
+
+/// A `.` or `..` segment. One starts the path or follows a slash; most
+/// paths have neither, and skip the split.
+fn has_dot_segment(path: &str) -> bool {
+    let may_have_dots = path.starts_with('.') || path.contains("/.");
+    may_have_dots && path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 /// Why a request path cannot name an object (answered 400).
