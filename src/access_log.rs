@@ -3,10 +3,12 @@
 //! for empty), so tools that read CloudFront logs (goaccess, Athena
 //! tables, log shippers) read ours.
 //!
-//! A request builds a `Record` of cheap clones (header values and the URI
-//! share their bytes) and `try_send`s it into a bounded channel; a writer
-//! thread formats and writes. A full channel drops the record and counts
-//! it (`cachefront_access_log_dropped_lines_total`): a slow disk never
+//! A request renders its line into a queue shared with a writer thread
+//! (`format`: its request fields as it arrives, the rest as its response
+//! leaves); the writer takes the whole queue every few milliseconds and
+//! writes it with one call. The queue holds at most `access_log_buffer`
+//! lines: beyond that a line is dropped and counted
+//! (`cachefront_access_log_dropped_lines_total`), so a slow disk never
 //! slows a request. SIGUSR1 asks the writer to reopen the file (logrotate's
 //! `postrotate`).
 //!
@@ -19,20 +21,16 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use http::{HeaderValue, Method, Uri, Version};
 use prometheus_client::metrics::counter::Counter;
-use time::OffsetDateTime;
 
 mod format;
 
-pub use format::{FIELDS, encode};
+pub use format::{FIELDS, Pre, RequestFields, ResponseFields};
 
 /// Where the log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,96 +39,101 @@ pub enum Destination {
     File(PathBuf),
 }
 
-/// One request, as logged.
-pub struct Record {
-    pub at: SystemTime,
-    pub client: IpAddr,
-    pub method: Method,
-    pub uri: Uri,
-    pub host: Option<HeaderValue>,
-    pub referer: Option<HeaderValue>,
-    pub user_agent: Option<HeaderValue>,
-    pub cookie: Option<HeaderValue>,
-    pub forwarded_for: Option<HeaderValue>,
-    pub https: bool,
-    pub version: Version,
-    pub request_bytes: u64,
-    pub status: u16,
-    /// CloudFront's result type (`Hit`, `RefreshHit`, `Miss`, `Error`).
-    pub result: &'static str,
-    pub response_bytes: u64,
-    pub content_type: Option<HeaderValue>,
-    pub content_length: Option<u64>,
-    pub range: Option<(u64, u64)>,
-    pub elapsed: Duration,
-    pub request_id: u64,
-}
-
-#[allow(clippy::large_enum_variant)] // inline in the channel: no allocation per line
-enum Message {
-    Line(Record),
-    Flush(std::sync::mpsc::SyncSender<()>),
-}
-
-/// The request side of the log; clones share the writer.
+/// The request side of the log; clones share the queue and the writer.
 #[derive(Clone)]
 pub struct AccessLog {
-    tx: SyncSender<Message>,
+    shared: Arc<Shared>,
     dropped: Counter,
-    reopen: Arc<AtomicBool>,
-    next_id: Arc<AtomicU64>,
+}
+
+/// Between requests and the writer.
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Lines the queue may hold (`server.access_log_buffer`).
+    capacity: usize,
+    /// `x-edge-location`: the node's name.
+    location: String,
+    reopen: AtomicBool,
+    next_id: AtomicU64,
+    /// Lines written so far (appended lines are numbered in order), for
+    /// `flush`; the writer signals `wrote` after every batch.
+    written: Mutex<u64>,
+    wrote: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    /// Lines in `bytes`.
+    lines: usize,
+    /// Lines ever appended.
+    appended: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere never stops the log: the data is plain bytes.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AccessLog {
-    /// Opens the destination and starts the writer thread; `buffer` records
-    /// (`server.access_log_buffer`) wait for it before new ones are dropped.
+    /// Opens the destination and starts the writer thread; at most `buffer`
+    /// lines (`server.access_log_buffer`) wait for it before new ones are
+    /// dropped.
     pub fn start(destination: Destination, location: String, buffer: usize, dropped: Counter) -> io::Result<AccessLog> {
         let out = Output::open(&destination)?;
-        let (tx, rx) = sync_channel(buffer);
-        let reopen = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            capacity: buffer.max(1),
+            location,
+            reopen: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
+            written: Mutex::new(0),
+            wrote: Condvar::new(),
+        });
         let writer = Writer {
             destination,
             out,
-            location,
-            reopen: reopen.clone(),
+            shared: shared.clone(),
         };
         std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || writer.run(rx))?;
-        Ok(AccessLog {
-            tx,
-            dropped,
-            reopen,
-            next_id: Arc::new(AtomicU64::new(0)),
-        })
+            .spawn(move || writer.run())?;
+        Ok(AccessLog { shared, dropped })
     }
 
-    pub fn next_request_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// A request's fields, rendered as it arrives.
+    pub fn pre(&self, mut request: RequestFields<'_>) -> Pre {
+        request.request_id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        Pre::new(&request, &self.shared.location)
     }
 
-    /// Queues a line; drops (and counts) it when the writer is behind.
-    pub fn log(&self, record: Record) {
-        match self.tx.try_send(Message::Line(record)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.inc();
-            }
+    /// Queues the line of `pre` and its response; drops (and counts) it
+    /// when the writer is behind.
+    pub fn log(&self, pre: &Pre, response: &ResponseFields<'_>) {
+        let mut q = lock(&self.shared.queue);
+        if q.lines >= self.shared.capacity {
+            drop(q);
+            self.dropped.inc();
+            return;
         }
+        pre.line(response, &mut q.bytes);
+        q.lines += 1;
+        q.appended += 1;
     }
 
     /// Asks the writer to reopen the file (after logrotate moved it).
     pub fn reopen(&self) {
-        self.reopen.store(true, Ordering::SeqCst);
+        self.shared.reopen.store(true, Ordering::SeqCst);
     }
 
     /// Returns once every line queued before the call is written.
     pub async fn flush(&self) {
-        let tx = self.tx.clone();
+        let target = lock(&self.shared.queue).appended;
+        let shared = self.shared.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            let (ack, done) = sync_channel(1);
-            if tx.send(Message::Flush(ack)).is_ok() {
-                let _ = done.recv();
+            let mut written = lock(&shared.written);
+            while *written < target {
+                written = shared.wrote.wait(written).unwrap_or_else(PoisonError::into_inner);
             }
         })
         .await;
@@ -172,69 +175,58 @@ impl Output {
 struct Writer {
     destination: Destination,
     out: Output,
-    location: String,
-    reopen: Arc<AtomicBool>,
+    shared: Arc<Shared>,
 }
 
 /// The writer logs its own failures once per kind, not per line.
 static WRITE_ERROR: Mutex<bool> = Mutex::new(false);
 
-/// How often the writer wakes to drain the queue. Requests never wake it:
-/// a wake-up per line (a futex call, then a context switch to the writer
-/// and a `write` for one line) cost more than the rest of a 1 KiB hit
-/// (bench: 2.09x the CPU per request). Short enough that a batch (~450
-/// lines at 90k requests/s) delays requests sharing its core by well under
-/// a millisecond (25 ms batches doubled p99); the default buffer holds 8,192.
+/// How often the writer wakes to take the queue. Requests never wake it: a
+/// wake-up per line (a futex call, then a context switch to the writer and
+/// a `write` for one line) cost more than the rest of a 1 KiB hit (bench:
+/// 2.09x the CPU per request). Short enough that a batch (~450 lines at
+/// 90k requests/s) delays requests sharing its core by well under a
+/// millisecond (25 ms batches doubled p99); the default buffer holds 8,192.
 const BATCH_INTERVAL: Duration = Duration::from_millis(5);
 
 impl Writer {
-    fn run(mut self, rx: Receiver<Message>) {
-        let mut line = String::with_capacity(512);
-        let mut open = true;
-        while open {
+    fn run(mut self) {
+        let mut batch = Vec::new();
+        loop {
             std::thread::sleep(BATCH_INTERVAL);
+            // The last handle gone: write what is left, then stop.
+            let last = Arc::strong_count(&self.shared) == 1;
+            let appended = {
+                let mut q = lock(&self.shared.queue);
+                std::mem::swap(&mut q.bytes, &mut batch);
+                q.lines = 0;
+                q.appended
+            };
+            // After the swap: a line queued after `reopen()` returned is in
+            // this batch or a later one, and goes to the new file.
             self.reopen_if_asked();
-            // Everything queued, then one flush: a write per batch, not per line.
-            loop {
-                match rx.try_recv() {
-                    Ok(Message::Line(record)) => {
-                        // A line queued after `reopen()` returned goes to the
-                        // new file, even within a batch (the channel orders it
-                        // after the flag).
-                        self.reopen_if_asked();
-                        line.clear();
-                        encode(&record, &self.location, &mut line);
-                        self.write(line.as_bytes());
-                    }
-                    Ok(Message::Flush(ack)) => {
-                        self.flush();
-                        let _ = ack.send(());
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        open = false;
-                        break;
-                    }
+            if !batch.is_empty() {
+                if let Err(e) = self.out.writer().write_all(&batch) {
+                    report(&e);
                 }
+                self.flush();
+                batch.clear();
             }
-            self.flush();
+            *lock(&self.shared.written) = appended;
+            self.shared.wrote.notify_all();
+            if last {
+                return;
+            }
         }
     }
 
     fn reopen_if_asked(&mut self) {
-        // A plain load first: this runs per line.
-        if self.reopen.load(Ordering::SeqCst) && self.reopen.swap(false, Ordering::SeqCst) {
+        if self.shared.reopen.swap(false, Ordering::SeqCst) {
             self.flush();
             match Output::open(&self.destination) {
                 Ok(out) => self.out = out,
                 Err(e) => tracing::error!(error = %e, "access log: reopening failed; writing to the old file"),
             }
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        if let Err(e) = self.out.writer().write_all(bytes) {
-            report(&e);
         }
     }
 
@@ -252,15 +244,6 @@ fn report(e: &io::Error) {
         *said = true;
         tracing::error!(error = %e, "access log: write failed (said once)");
     }
-}
-
-/// `2024-05-01` and `12:34:56` in UTC.
-pub fn date_time(at: SystemTime) -> (String, String) {
-    let t = OffsetDateTime::from(at);
-    (
-        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
-    )
 }
 
 /// SIGUSR1: reopen the access log file (after logrotate moved it).

@@ -84,8 +84,8 @@ struct Started {
     _in_flight: InFlight,
     /// A CORS request's `Origin`.
     origin: Option<HeaderValue>,
-    /// Only with an access log: the request's facts and a clock read.
-    logged: Option<(access::Seen, Instant)>,
+    /// Only with an access log: the request's fields, rendered.
+    logged: Option<access::Seen>,
 }
 
 impl Edge {
@@ -101,10 +101,7 @@ impl Edge {
             origin: route
                 .filter(|r| r.policy.cors.is_some() && !cors::is_preflight(req.method(), req.headers()))
                 .and_then(|_| req.headers().get(header::ORIGIN).cloned()),
-            logged: self
-                .access_log
-                .as_ref()
-                .map(|_| (access::Seen::new(&req, client), Instant::now())),
+            logged: self.access_log.as_ref().map(|log| access::Seen::new(log, &req, client)),
         };
         // Without debug logging a request costs no span, no clock read and
         // no instrumented wrapper (checked against the global filter once
@@ -150,8 +147,8 @@ impl Edge {
             resp.headers().get(&X_CACHE).map(|v| v.as_bytes()),
             body_bytes,
         );
-        if let (Some(log), Some((seen, start))) = (&self.access_log, started.logged) {
-            log.log(seen.record(log, &resp, body_bytes, start.elapsed()));
+        if let (Some(log), Some(seen)) = (&self.access_log, started.logged) {
+            seen.log(log, &resp, body_bytes);
         }
         resp
     }

@@ -1,32 +1,26 @@
-//! What the access log needs from a request, taken before the request is
-//! consumed: cheap clones only (header values and the URI share bytes).
+//! What the access log needs from a request and its response. The
+//! request's fields are rendered as it arrives (`access_log::Pre`): by the
+//! time its response is known, the request is gone, and copying its
+//! fields out of hyper's read buffer cost more than rendering them.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version, header};
+use http::{HeaderMap, Request, Response, Uri, header};
 
-use crate::access_log::{AccessLog, Record};
+use crate::access_log::{AccessLog, Pre, RequestFields, ResponseFields};
 use crate::body::EdgeBody;
 use crate::client_addr::{ClientAddr, Scheme, X_FORWARDED_FOR};
 use crate::metrics::RESULTS;
 use crate::response::X_CACHE;
 
+/// A logged request, waiting for its response.
 pub struct Seen {
-    at: SystemTime,
-    client: ClientAddr,
-    method: Method,
-    uri: Uri,
-    version: Version,
-    host: Option<HeaderValue>,
-    referer: Option<HeaderValue>,
-    user_agent: Option<HeaderValue>,
-    cookie: Option<HeaderValue>,
-    forwarded_for: Option<HeaderValue>,
-    request_bytes: u64,
+    pre: Pre,
+    start: Instant,
 }
 
 impl Seen {
-    pub fn new<B>(req: &Request<B>, client: ClientAddr) -> Seen {
+    pub fn new<B>(log: &AccessLog, req: &Request<B>, client: ClientAddr) -> Seen {
         let h = req.headers();
         let body = h
             .get(header::CONTENT_LENGTH)
@@ -34,26 +28,31 @@ impl Seen {
             .unwrap_or(0u64);
         // The request line and headers as HTTP/1.1 writes them.
         let line = req.method().as_str().len() + uri_len(req.uri()) + 11;
-        Seen {
+        let value = |name| h.get(name).map(|v: &http::HeaderValue| v.as_bytes());
+        let pre = log.pre(RequestFields {
             at: SystemTime::now(),
-            client,
-            method: req.method().clone(),
-            uri: detach_uri(req.uri()),
+            client: client.ip,
+            method: req.method().as_str(),
+            host: value(header::HOST).or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes())),
+            stem: req.uri().path(),
+            query: req.uri().query().unwrap_or(""),
+            referer: value(header::REFERER),
+            user_agent: value(header::USER_AGENT),
+            cookie: value(header::COOKIE),
+            forwarded_for: h.get(&X_FORWARDED_FOR).map(|v| v.as_bytes()),
+            https: client.scheme == Scheme::Https,
             version: req.version(),
-            host: h.get(header::HOST).map(detach).or_else(|| {
-                req.uri()
-                    .authority()
-                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-            }),
-            referer: h.get(header::REFERER).map(detach),
-            user_agent: h.get(header::USER_AGENT).map(detach),
-            cookie: h.get(header::COOKIE).map(detach),
-            forwarded_for: h.get(&X_FORWARDED_FOR).map(detach),
             request_bytes: line as u64 + header_bytes(h) + 2 + body,
+            request_id: 0,
+        });
+        Seen {
+            pre,
+            start: Instant::now(),
         }
     }
 
-    pub fn record(self, log: &AccessLog, resp: &Response<EdgeBody>, body: u64, elapsed: Duration) -> Record {
+    /// Queues the line of this request and its response.
+    pub fn log(self, log: &AccessLog, resp: &Response<EdgeBody>, body: u64) {
         let h = resp.headers();
         let status = resp.status().as_u16();
         let result = match h.get(&X_CACHE).map(|v| v.as_bytes()) {
@@ -65,24 +64,12 @@ impl Seen {
             None if status >= 400 => "Error",
             None => "Miss",
         };
-        Record {
-            at: self.at,
-            client: self.client.ip,
-            method: self.method,
-            uri: self.uri,
-            host: self.host,
-            referer: self.referer,
-            user_agent: self.user_agent,
-            cookie: self.cookie,
-            forwarded_for: self.forwarded_for,
-            https: self.client.scheme == Scheme::Https,
-            version: self.version,
-            request_bytes: self.request_bytes,
+        let response = ResponseFields {
             status,
             result,
             // "HTTP/1.1 200 OK\r\n", headers, blank line, body.
             response_bytes: 17 + header_bytes(h) + 2 + body,
-            content_type: h.get(header::CONTENT_TYPE).cloned(),
+            content_type: h.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
             content_length: h
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.parse().ok())
@@ -91,33 +78,14 @@ impl Seen {
                 .get(header::CONTENT_RANGE)
                 .and_then(|_| crate::slice::content_range(h))
                 .map(|(a, b, _)| (a, b)),
-            elapsed,
-            request_id: log.next_request_id(),
-        }
+            elapsed: self.start.elapsed(),
+        };
+        log.log(&self.pre, &response);
     }
 }
 
 fn header_bytes(h: &HeaderMap) -> u64 {
     h.iter().map(|(n, v)| (n.as_str().len() + v.len() + 4) as u64).sum()
-}
-
-/// A copy of a request header value that does not share hyper's read
-/// buffer. Clones would: a record waiting for the log writer would then keep
-/// that buffer alive, and hyper would allocate a fresh 8 KiB buffer for
-/// every next request on the connection (measured: most of the log's cost).
-fn detach(v: &HeaderValue) -> HeaderValue {
-    HeaderValue::from_bytes(v.as_bytes()).unwrap_or_else(|_| v.clone())
-}
-
-/// The request target, copied out of hyper's read buffer (see `detach`).
-fn detach_uri(uri: &Uri) -> Uri {
-    let copied = match (uri.scheme(), uri.authority()) {
-        (None, None) => uri
-            .path_and_query()
-            .and_then(|pq| Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(pq.as_str().as_bytes())).ok()),
-        _ => uri.to_string().parse().ok(),
-    };
-    copied.unwrap_or_else(|| uri.clone())
 }
 
 /// The length of `uri` as written in a request line, without rendering it
@@ -134,16 +102,6 @@ fn uri_len(uri: &Uri) -> usize {
 #[cfg(test)]
 mod tests {
     use super::uri_len;
-
-    #[test]
-    fn detached_copies_equal_the_originals() {
-        for u in ["/static/a.css?v=1", "http://example.com/x?y", "*"] {
-            let uri: http::Uri = u.parse().unwrap();
-            assert_eq!(super::detach_uri(&uri), uri);
-        }
-        let v = http::HeaderValue::from_static("Mozilla/5.0 (X11)");
-        assert_eq!(super::detach(&v), v);
-    }
 
     #[test]
     fn uri_len_matches_the_rendered_uri() {
