@@ -5,7 +5,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use http::{HeaderMap, Request, Response, Uri, header};
+use http::{HeaderName, HeaderValue, Request, Response, Uri, header};
 
 use crate::access_log::{AccessLog, Pre, RequestFields, ResponseFields};
 use crate::body::EdgeBody;
@@ -21,71 +21,98 @@ pub struct Seen {
 
 impl Seen {
     pub fn new<B>(log: &AccessLog, req: &Request<B>, client: ClientAddr) -> Seen {
-        let h = req.headers();
-        let body = h
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .unwrap_or(0u64);
-        // The request line and headers as HTTP/1.1 writes them.
-        let line = req.method().as_str().len() + uri_len(req.uri()) + 11;
-        let value = |name| h.get(name).map(|v: &http::HeaderValue| v.as_bytes());
-        let pre = log.pre(RequestFields {
+        // One pass over the headers finds the logged ones and sums their
+        // size: a lookup each cost more than the pass (callgrind).
+        let mut f = RequestFields {
             at: SystemTime::now(),
             client: client.ip,
             method: req.method().as_str(),
-            host: value(header::HOST).or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes())),
+            host: None,
             stem: req.uri().path(),
             query: req.uri().query().unwrap_or(""),
-            referer: value(header::REFERER),
-            user_agent: value(header::USER_AGENT),
-            cookie: value(header::COOKIE),
-            forwarded_for: h.get(&X_FORWARDED_FOR).map(|v| v.as_bytes()),
+            referer: None,
+            user_agent: None,
+            cookie: None,
+            forwarded_for: None,
             https: client.scheme == Scheme::Https,
             version: req.version(),
-            request_bytes: line as u64 + header_bytes(h) + 2 + body,
+            request_bytes: 0,
             request_id: 0,
-        });
+        };
+        let mut body = None;
+        let mut header_bytes = 0;
+        for (name, value) in req.headers() {
+            header_bytes += header_line(name, value);
+            let slot = match *name {
+                header::HOST => &mut f.host,
+                header::REFERER => &mut f.referer,
+                header::USER_AGENT => &mut f.user_agent,
+                header::COOKIE => &mut f.cookie,
+                header::CONTENT_LENGTH => {
+                    body = body.or_else(|| value.to_str().ok()?.parse::<u64>().ok());
+                    continue;
+                }
+                _ if name == X_FORWARDED_FOR => &mut f.forwarded_for,
+                _ => continue,
+            };
+            slot.get_or_insert(value.as_bytes());
+        }
+        f.host = f.host.or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes()));
+        // The request line and headers as HTTP/1.1 writes them.
+        let line = req.method().as_str().len() + uri_len(req.uri()) + 11;
+        f.request_bytes = (line + header_bytes + 2) as u64 + body.unwrap_or(0);
         Seen {
-            pre,
+            pre: log.pre(f),
             start: Instant::now(),
         }
     }
 
     /// Queues the line of this request and its response.
     pub fn log(self, log: &AccessLog, resp: &Response<EdgeBody>, body: u64) {
-        let h = resp.headers();
         let status = resp.status().as_u16();
-        let result = match h.get(&X_CACHE).map(|v| v.as_bytes()) {
-            Some(v) => RESULTS
+        let mut f = ResponseFields {
+            status,
+            result: if status >= 400 { "Error" } else { "Miss" },
+            response_bytes: 0,
+            content_type: None,
+            content_length: None,
+            range: None,
+            elapsed: self.start.elapsed(),
+        };
+        let (mut x_cache, mut header_bytes) = (None, 0);
+        for (name, value) in resp.headers() {
+            header_bytes += header_line(name, value);
+            match *name {
+                header::CONTENT_TYPE => f.content_type = f.content_type.or(Some(value.as_bytes())),
+                header::CONTENT_LENGTH => {
+                    f.content_length = f.content_length.or_else(|| value.to_str().ok()?.parse().ok());
+                }
+                header::CONTENT_RANGE => {
+                    f.range = f
+                        .range
+                        .or_else(|| crate::slice::parse_content_range(value).map(|(a, b, _)| (a, b)));
+                }
+                _ if name == X_CACHE => x_cache = x_cache.or(Some(value.as_bytes())),
+                _ => {}
+            }
+        }
+        if let Some(v) = x_cache {
+            f.result = RESULTS
                 .iter()
                 .find(|r| v.starts_with(r.as_bytes()))
                 .copied()
-                .unwrap_or("Miss"),
-            None if status >= 400 => "Error",
-            None => "Miss",
-        };
-        let response = ResponseFields {
-            status,
-            result,
-            // "HTTP/1.1 200 OK\r\n", headers, blank line, body.
-            response_bytes: 17 + header_bytes(h) + 2 + body,
-            content_type: h.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
-            content_length: h
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .or(Some(body).filter(|b| *b > 0)),
-            range: h
-                .get(header::CONTENT_RANGE)
-                .and_then(|_| crate::slice::content_range(h))
-                .map(|(a, b, _)| (a, b)),
-            elapsed: self.start.elapsed(),
-        };
-        log.log(&self.pre, &response);
+                .unwrap_or("Miss");
+        }
+        f.content_length = f.content_length.or(Some(body).filter(|b| *b > 0));
+        // "HTTP/1.1 200 OK\r\n", headers, blank line, body.
+        f.response_bytes = (17 + header_bytes + 2) as u64 + body;
+        log.log(&self.pre, &f);
     }
 }
 
-fn header_bytes(h: &HeaderMap) -> u64 {
-    h.iter().map(|(n, v)| (n.as_str().len() + v.len() + 4) as u64).sum()
+/// A header line's bytes as HTTP/1.1 writes it: `name: value\r\n`.
+fn header_line(name: &HeaderName, value: &HeaderValue) -> usize {
+    name.as_str().len() + value.len() + 4
 }
 
 /// The length of `uri` as written in a request line, without rendering it

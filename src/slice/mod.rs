@@ -53,7 +53,12 @@ pub fn range_header(n: u64, size: u64) -> HeaderValue {
 
 /// `Content-Range: bytes a-b/total` of a 206.
 pub fn content_range(headers: &HeaderMap) -> Option<(u64, u64, u64)> {
-    let v = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    parse_content_range(headers.get(header::CONTENT_RANGE)?)
+}
+
+/// `bytes A-B/TOTAL` with A ≤ B < TOTAL.
+pub fn parse_content_range(v: &http::HeaderValue) -> Option<(u64, u64, u64)> {
+    let v = v.to_str().ok()?;
     let rest = v.trim().strip_prefix("bytes ")?;
     let (span, total) = rest.split_once('/')?;
     let (a, b) = span.split_once('-')?;
