@@ -8,8 +8,9 @@
 #   3. starts cachefront on 8200 (bench/cachefront.toml) and the floor on 8299, both pinned
 #      to CPU 1, warms them and checks every object is a cachefront hit
 #   4. runs the harness's bench.sh (wrk pinned to CPU 0), nginx as the ratio baseline
-#   5. prints the ratios and target checks (bench/ratios.py), then stops everything it started,
-#      by PID
+#   5. prints the ratios and target checks (bench/ratios.py)
+#   6. measures latency at equal offered load (bench/latency.sh: wrk with a 1 ms think time per
+#      connection), then stops everything it started, by PID
 # With ACCESS_LOG=1 (or --with-log) a second cachefront, "cachefront+log", runs beside the first
 # on 8204 with the same config plus `server.access_log` on tmpfs, and is benchmarked in the same
 # bench.sh run: the access log's cost as rows beside the log-off ones.
@@ -33,6 +34,7 @@
 #   ACCESS_LOG_DIR  where cachefront+log writes (a tmpfs: the log's CPU cost, not a disk's) [/dev/shm]
 #   ACCESS_LOG_MAX_MIB  the log is truncated when it grows past this (a 1 KiB cell writes ~100 MiB) [1024]
 #   KEEP_ACCESS_LOG=1   keep the log file after the run (deleted by default)
+#   LATENCY=0       skip step 6; THINK_MS, LATENCY_SECS tune it   [1 ms, 5 s]
 #   (bench.sh's own knobs OTHER_MAX, RETRIES, BUDGET, QUIET_WAIT pass through unchanged)
 set -euo pipefail
 
@@ -41,7 +43,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 case ${1:-} in
   --with-log) ACCESS_LOG=1 ;;
   "") ;;
-  *) sed -n '2,36p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,38p' "$0" >&2; exit 2 ;;
 esac
 ACCESS_LOG=${ACCESS_LOG:-0}
 PERF_HARNESS=${PERF_HARNESS:-$BENCH_DIR/../../shared/perf}
@@ -176,4 +178,13 @@ log "bench: ${cmd[*]}"
 
 # ---- 5. ratios and targets ----
 python3 "$BENCH_DIR/ratios.py" "$BENCH_OUT/bench.csv" | tee "$BENCH_OUT/ratios.md"
+
+# ---- 6. latency at equal offered load (bench/latency.sh; LATENCY=0 skips it) ----
+if [ "${LATENCY:-1}" = 1 ]; then
+  lat=(nginx=http://$HOST:8201)
+  for n in "${mine[@]}"; do [ "$n" = floor ] || lat+=("$n=http://$HOST:${PORT_OF[$n]}"); done
+  lat+=(varnish=http://$HOST:8202)
+  log "latency at equal offered load (think time ${THINK_MS:-1} ms per connection)"
+  LOAD_CPUS="$LOAD_CPUS" "$BENCH_DIR/latency.sh" "$OBJECTS" "${lat[@]}" | tee "$BENCH_OUT/latency.md"
+fi
 log "results in $BENCH_OUT (bench.txt, bench.csv, ratios.md, logs)"
