@@ -17,14 +17,6 @@ pub enum Precondition {
     Failed,
 }
 
-/// Cheap test run on every hit: most requests carry no precondition.
-pub fn has_preconditions(h: &HeaderMap) -> bool {
-    h.contains_key(header::IF_NONE_MATCH)
-        || h.contains_key(header::IF_MODIFIED_SINCE)
-        || h.contains_key(header::IF_MATCH)
-        || h.contains_key(header::IF_UNMODIFIED_SINCE)
-}
-
 /// Evaluates a GET/HEAD's preconditions against the stored validators.
 pub fn evaluate(h: &HeaderMap, etag: Option<&ETag>, last_modified: Option<SystemTime>) -> Precondition {
     // 1. If-Match (strong comparison); 2. else If-Unmodified-Since.

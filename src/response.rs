@@ -177,7 +177,7 @@ impl Identity {
         } else {
             obj.identity()
         };
-        if conditional::has_preconditions(req.headers) {
+        if req.conditional {
             match conditional::evaluate(req.headers, obj.etag.as_ref(), obj.last_modified) {
                 Precondition::Proceed => {}
                 Precondition::NotModified => {
@@ -193,7 +193,7 @@ impl Identity {
         }
         // Range on HEAD is ignored (RFC 9110 §14.2); ranges come from the
         // identity bytes.
-        if !req.head && req.headers.contains_key(header::RANGE) {
+        if !req.head && req.range {
             let identity = obj.identity();
             let len = identity.body.len() as u64;
             match range::evaluate(req.headers, len, obj.etag.as_ref(), obj.last_modified) {
@@ -292,4 +292,8 @@ pub struct RequestView<'a> {
     /// HTTP/1.0 clients get no compressed variant.
     pub http10: bool,
     pub headers: &'a HeaderMap,
+    /// The request has preconditions (`If-*`).
+    pub conditional: bool,
+    /// The request has a `Range`.
+    pub range: bool,
 }

@@ -94,7 +94,7 @@ impl Slices {
     pub async fn respond(self, meta: &CachedObject, req: &RequestView<'_>) -> Response<EdgeBody> {
         let identity = meta.identity();
         let total = self.info.total;
-        if conditional::has_preconditions(req.headers) {
+        if req.conditional {
             match conditional::evaluate(req.headers, meta.etag.as_ref(), meta.last_modified) {
                 Precondition::Proceed => {}
                 Precondition::NotModified => return with_headers(StatusCode::NOT_MODIFIED, &identity.not_modified),
@@ -108,7 +108,7 @@ impl Slices {
         if req.head {
             return with_headers(StatusCode::OK, &identity.headers);
         }
-        let outcome = if req.headers.contains_key(header::RANGE) {
+        let outcome = if req.range {
             range::evaluate(req.headers, total, meta.etag.as_ref(), meta.last_modified)
         } else {
             RangeOutcome::Full
