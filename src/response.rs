@@ -2,6 +2,7 @@
 //! `X-Cache`) are built once at start-up; an object's headers are rendered
 //! once at fill time (`object_headers`); a hit clones them and adds `Age`.
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -268,9 +269,30 @@ impl Identity {
 /// that a hit overwrites in place and any other answer removes.
 fn set_age(h: &mut HeaderMap, age: Option<Duration>) {
     match age {
-        Some(age) => h.insert(header::AGE, HeaderValue::from(age.as_secs())),
+        Some(age) => h.insert(header::AGE, age_value(age.as_secs())),
         None => h.remove(header::AGE),
     };
+}
+
+thread_local! {
+    /// Recently rendered `Age` values, direct-mapped by the value: a hot
+    /// object is hit many times within one second, all with the same age.
+    static AGES: RefCell<[(u64, HeaderValue); 64]> =
+        RefCell::new(std::array::from_fn(|_| (u64::MAX, HeaderValue::from_static("0"))));
+}
+
+/// An `Age` value; a repeat within this thread clones the one rendered
+/// before (a reference count) instead of formatting and allocating anew
+/// (~250 of a 1 KiB hit's instructions, callgrind).
+fn age_value(secs: u64) -> HeaderValue {
+    AGES.with_borrow_mut(|ages| {
+        let slot = &mut ages[(secs % 64) as usize];
+        // u64::MAX marks an empty slot: never taken as rendered.
+        if slot.0 != secs || secs == u64::MAX {
+            *slot = (secs, HeaderValue::from(secs));
+        }
+        slot.1.clone()
+    })
 }
 
 /// A whole variant with its stored headers.
@@ -296,4 +318,17 @@ pub struct RequestView<'a> {
     pub conditional: bool,
     /// The request has a `Range`.
     pub range: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_value;
+
+    #[test]
+    fn age_values_are_right_whatever_the_cache_holds() {
+        // Repeats, values sharing a slot (n and n + 64), large values.
+        for secs in [0, 1, 1, 65, 1, 129, 65, 86_400, 86_400 + 64, u64::MAX - 1, u64::MAX] {
+            assert_eq!(age_value(secs), secs.to_string().as_str(), "{secs}");
+        }
+    }
 }
