@@ -123,3 +123,33 @@ fn the_date_follows_the_clock_across_seconds_and_days() {
         assert_eq!(String::from_utf8_lossy(&out), want);
     }
 }
+
+#[test]
+fn escaping_matches_the_percent_encoding_crate_for_every_byte() {
+    use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
+    const CF_URI: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'<')
+        .add(b'>')
+        .add(b'\\')
+        .add(b'^')
+        .add(b'`')
+        .add(b'{')
+        .add(b'|')
+        .add(b'}');
+    const CF_HEADER: &AsciiSet = &CF_URI.add(b'%');
+    for (table, set) in [(URI, CF_URI), (HEADER, CF_HEADER)] {
+        for b in 0..=255u8 {
+            let input = [b'a', b, b'z'];
+            let mut out = Vec::new();
+            encoded(&mut out, Some(&input), table);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                percent_encode(&input, set).to_string(),
+                "byte {b:#04x}"
+            );
+        }
+    }
+}
