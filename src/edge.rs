@@ -6,6 +6,7 @@
 //! answered before any future is built. Everything else (origin I/O, header
 //! rendering, freshness) happens in the fill, behind one boxed future.
 
+use std::borrow::Cow;
 use std::future::Ready;
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,6 +19,7 @@ use tracing::Instrument;
 
 use crate::access_log::AccessLog;
 use crate::body::EdgeBody;
+use crate::cache::key::KeyRef;
 use crate::cache::{CacheKey, CachedObject, Entry, Store};
 use crate::client_addr::ClientAddr;
 use crate::config::ErrorPage;
@@ -253,19 +255,27 @@ impl Edge {
             }
         };
         // S3 routes key by object key alone; HTTP routes by path and query.
-        let cache_key = if route.origin.keys_query() {
+        // A hit looks up with the key borrowed; only the rest own one.
+        let (key, host) = if route.origin.keys_query() {
             let Ok(host) = forward::keyed_host(route, req.headers(), req.uri()) else {
                 return Handled::Now(
                     self.identity
                         .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host"),
                 );
             };
-            CacheKey::new(route.id, req.uri().path_and_query().map_or(path, |pq| pq.as_str())).with_host(host)
+            (
+                Cow::Borrowed(req.uri().path_and_query().map_or(path, |pq| pq.as_str())),
+                host,
+            )
         } else {
-            CacheKey::new(route.id, key)
+            (Cow::Owned(key), None)
         };
         let now = Instant::now();
-        let entry = self.store.get(&cache_key);
+        let entry = self.store.get(&KeyRef {
+            route: route.id,
+            key: &key,
+            host: host.as_deref(),
+        });
         let discriminator = entry.as_ref().map_or(0, |e| e.discriminator(req.headers()));
         let phase = match &entry {
             Some(Entry::Pass) => Phase::Pass,
@@ -284,6 +294,7 @@ impl Edge {
         {
             return Handled::Now(self.identity.hit(obj, &view(&req, head, scan), now));
         }
+        let cache_key = CacheKey::new(route.id, key).with_host(host);
         let (edge, route) = (self.clone(), route.clone());
         Handled::Later(Box::pin(async move {
             let view = view(&req, head, scan);

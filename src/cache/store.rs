@@ -23,6 +23,7 @@ use moka::sync::Cache;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{RwLock, Semaphore, watch};
 
+use super::key::KeyParts;
 use super::purge::{KeyMatcher, Purges};
 use super::{CacheKey, CachedObject};
 use crate::fill::FillError;
@@ -220,7 +221,7 @@ impl Store {
     /// A lookup never waits: moka's sync cache reads without locks, so the
     /// hit path needs no future for it (the async cache's `get` is a
     /// 760-byte future moved per request).
-    pub fn get(&self, key: &CacheKey) -> Option<Entry> {
+    pub fn get(&self, key: &dyn KeyParts) -> Option<Entry> {
         self.cache.get(key)
     }
 
