@@ -246,20 +246,23 @@ fn report(e: &io::Error) {
     }
 }
 
-/// SIGUSR1: reopen the access log file (after logrotate moved it).
-pub async fn reopen_on_usr1(log: AccessLog) {
+/// SIGUSR1: reopen the access log file (after logrotate moved it). The
+/// handler is registered when this is called, not when the future is first
+/// polled: a SIGUSR1 before that would end the process.
+pub fn reopen_on_usr1(log: AccessLog) -> impl Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
-            tracing::warn!("no SIGUSR1: the access log cannot be reopened");
-            return;
-        };
-        while usr1.recv().await.is_some() {
-            tracing::info!("SIGUSR1: reopening the access log");
-            log.reopen();
+    let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .inspect_err(|e| tracing::warn!(error = %e, "no SIGUSR1: the access log cannot be reopened"))
+        .ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut usr1) = usr1 {
+            while usr1.recv().await.is_some() {
+                tracing::info!("SIGUSR1: reopening the access log");
+                log.reopen();
+            }
         }
+        #[cfg(not(unix))]
+        let _ = log;
     }
-    #[cfg(not(unix))]
-    let _ = log;
 }

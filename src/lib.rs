@@ -343,7 +343,15 @@ fn spawn_warm(w: config::WarmConfig, admin: Arc<Admin>, capacity: u64) {
 
 /// Serves until `shutdown` completes, reloading the config on SIGHUP, then
 /// drains.
-pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+/// `ready` runs once the node serves and every signal it answers has its
+/// handler (whoever reads the line it prints may signal at once: a signal
+/// without a handler ends the process, or is ignored by a PID 1).
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+    ready: impl FnOnce(),
+) -> Result<(), StartError> {
     // Registered before the first request can be answered, so a SIGHUP
     // from then on reloads instead of killing the process.
     let hangups = hangup_signals();
@@ -352,6 +360,7 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Out
     let reopens = running
         .access_log()
         .map(|log| tokio::spawn(access_log::reopen_on_usr1(log)));
+    ready();
     shutdown.await;
     reloads.abort();
     if let Some(r) = reopens {

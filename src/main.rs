@@ -177,6 +177,8 @@ fn serve(path: &Path) -> ExitCode {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     runtime().block_on(async move {
+        // SIGTERM and SIGINT are handled from here on.
+        let shutdown = shutdown_signal();
         let listeners = match cachefront::Listeners::bind(&config).await {
             Ok(mut l) => {
                 l.workers = match cachefront::server::Workers::spawn(workers) {
@@ -194,8 +196,9 @@ fn serve(path: &Path) -> ExitCode {
             }
         };
         let addr = listeners.edge.local_addr().expect("bound");
-        print_welcome(&config, addr);
-        match cachefront::run(config, listeners, shutdown_signal()).await {
+        let shown = config.clone();
+        let welcome = move || print_welcome(&shown, addr);
+        match cachefront::run(config, listeners, shutdown, welcome).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cachefront: {e}");
@@ -297,19 +300,25 @@ fn dev_origin(root: &Path, listen: SocketAddr) -> ExitCode {
 }
 
 /// Completes on SIGINT or SIGTERM (SIGHUP reloads: see `cachefront::run`).
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The handlers are registered when this is called, not when the future is
+/// first polled: as PID 1 (a container) a SIGTERM without a handler is
+/// ignored, and the "serving on" line may be read and answered with one at
+/// once.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

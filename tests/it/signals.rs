@@ -89,3 +89,57 @@ async fn sighup_reloads_and_sigterm_exits_zero() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// Whoever reads the welcome line may signal at once: every signal the node
+/// answers has its handler by then (without one, SIGHUP or SIGUSR1 would end
+/// the process, and a PID 1 would ignore SIGTERM). The default config starts
+/// the embedded S3 dev origin, which widens the window this once missed.
+#[tokio::test]
+async fn signals_sent_the_moment_the_welcome_line_appears_are_handled() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachefront.toml");
+    let config = std::fs::read_to_string(format!("{root}/config/cachefront.toml"))
+        .unwrap()
+        .replace("127.0.0.1:8080", "127.0.0.1:0")
+        .replace("127.0.0.1:9091", "127.0.0.1:0")
+        .replace("\"../examples/s3\"", &format!("\"{root}/examples/s3\""))
+        .replace(
+            "[server]\n",
+            &format!(
+                "[server]\ndrain_delay = \"0s\"\naccess_log = \"{}\"\n",
+                dir.path().join("access.log").display()
+            ),
+        );
+    std::fs::write(&path, config).unwrap();
+    for name in ["HUP", "USR1", "TERM"] {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cachefront"))
+            .arg("--config")
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the welcome line")
+            .unwrap()
+            .unwrap();
+        assert!(first.starts_with("cachefront serving on "), "{first}");
+        let pid = child.id().unwrap();
+        signal(pid, name);
+        if name != "TERM" {
+            // Still serving: then TERM ends it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(child.try_wait().unwrap().is_none(), "SIG{name} ended the process");
+            signal(pid, "TERM");
+        }
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("exits after the drain")
+            .unwrap();
+        assert!(status.success(), "SIG{name}: {status}");
+    }
+}
