@@ -354,9 +354,9 @@ pub async fn run(
 ) -> Result<(), StartError> {
     // Registered before the first request can be answered, so a SIGHUP
     // from then on reloads instead of killing the process.
-    let hangups = hangup_signals();
+    let hangups = reload::hangup_signals();
     let running = start(config, listeners).await?;
-    let reloads = tokio::spawn(reload_on_hangup(hangups, running.reloader()));
+    let reloads = tokio::spawn(reload::reload_on_hangup(hangups, running.reloader()));
     let reopens = running
         .access_log()
         .map(|log| tokio::spawn(access_log::reopen_on_usr1(log)));
@@ -369,34 +369,4 @@ pub async fn run(
     tracing::info!("shutting down: draining");
     running.shutdown().await;
     Ok(())
-}
-
-#[cfg(unix)]
-type Hangups = Option<tokio::signal::unix::Signal>;
-#[cfg(not(unix))]
-type Hangups = Option<()>;
-
-fn hangup_signals() -> Hangups {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        signal(SignalKind::hangup())
-            .inspect_err(|e| tracing::warn!(error = %e, "no SIGHUP reload; use POST /reload on the admin listener"))
-            .ok()
-    }
-    #[cfg(not(unix))]
-    None
-}
-
-/// SIGHUP: reload the config file (errors are logged; the old config stays).
-async fn reload_on_hangup(hangups: Hangups, reloader: Arc<Reloader>) {
-    #[cfg(unix)]
-    if let Some(mut hup) = hangups {
-        while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading the config");
-            let _ = reloader.reload().await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (hangups, reloader);
 }

@@ -209,17 +209,19 @@ fn serve(path: &Path) -> ExitCode {
 }
 
 /// The URL to open and a `curl` line with a real object, when the config
-/// serves a local dev bucket.
+/// serves a local dev bucket. Written, not `println!`ed: the node is already
+/// serving, and a closed stdout (`cachefront | head -1`) must not end it.
 fn print_welcome(config: &Config, addr: SocketAddr) {
+    use std::io::Write;
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else {
         addr.ip().to_string()
     };
     let base = format!("http://{host}:{}", addr.port());
-    println!("cachefront serving on {base}");
+    let mut text = format!("cachefront serving on {base}\n");
     if let Some(tls) = config.server.tls_listen {
-        println!("  and on https://{tls} (HTTP/1.1 and h2)");
+        text += &format!("  and on https://{tls} (HTTP/1.1 and h2)\n");
     }
     for route in &config.routes {
         let origin = &config.origins[&route.origin];
@@ -231,11 +233,13 @@ fn print_welcome(config: &Config, addr: SocketAddr) {
                 .map(|rest| format!("{}{rest}", route.path)),
             OriginKind::Http(_) => None,
         };
-        match example {
-            Some(p) => println!("  try: curl -i {base}{p}"),
-            None => println!("  route {} -> origin {}", route.path, route.origin),
-        }
+        text += &match example {
+            Some(p) => format!("  try: curl -i {base}{p}\n"),
+            None => format!("  route {} -> origin {}\n", route.path, route.origin),
+        };
     }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// A file under `dir`, as a URL path relative to it (percent-encoded).

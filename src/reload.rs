@@ -282,3 +282,36 @@ fn warn_fixed(old: &Config, new: &Config) {
         }
     }
 }
+
+#[cfg(unix)]
+pub type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+pub type Hangups = Option<()>;
+
+/// SIGHUP's handler, registered now: before the first request can be
+/// answered, so that a SIGHUP from then on reloads instead of ending the
+/// process.
+pub fn hangup_signals() -> Hangups {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::hangup())
+            .inspect_err(|e| tracing::warn!(error = %e, "no SIGHUP reload; use POST /reload on the admin listener"))
+            .ok()
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// SIGHUP: reload the config file (errors are logged; the old config stays).
+pub async fn reload_on_hangup(hangups: Hangups, reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    if let Some(mut hup) = hangups {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            let _ = reloader.reload().await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (hangups, reloader);
+}

@@ -40,15 +40,13 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
-#[tokio::test]
-async fn sighup_reloads_and_sigterm_exits_zero() {
-    let origin = HttpOrigin::start(|_| ok("hello", &[("cache-control", "max-age=60")])).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cachefront.toml");
-    std::fs::write(&path, config(&origin, "public, max-age=1")).unwrap();
+/// The binary on `config`, once it printed its welcome line; and the base
+/// URL that line names. Its stdout is closed after that line, as
+/// `cachefront | head -1` would: the node must carry on.
+async fn spawn_node(config: &std::path::Path) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cachefront"))
         .arg("--config")
-        .arg(&path)
+        .arg(config)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -61,6 +59,16 @@ async fn sighup_reloads_and_sigterm_exits_zero() {
         .unwrap()
         .unwrap();
     let base = first.strip_prefix("cachefront serving on ").expect(&first).to_string();
+    (child, base)
+}
+
+#[tokio::test]
+async fn sighup_reloads_and_sigterm_exits_zero() {
+    let origin = HttpOrigin::start(|_| ok("hello", &[("cache-control", "max-age=60")])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachefront.toml");
+    std::fs::write(&path, config(&origin, "public, max-age=1")).unwrap();
+    let (mut child, base) = spawn_node(&path).await;
     let client = Client::new();
     let cc = |r: crate::support::client::Reply| r.header("cache-control").to_string();
     assert_eq!(
@@ -113,21 +121,7 @@ async fn signals_sent_the_moment_the_welcome_line_appears_are_handled() {
         );
     std::fs::write(&path, config).unwrap();
     for name in ["HUP", "USR1", "TERM"] {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cachefront"))
-            .arg("--config")
-            .arg(&path)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("the welcome line")
-            .unwrap()
-            .unwrap();
-        assert!(first.starts_with("cachefront serving on "), "{first}");
+        let (mut child, _) = spawn_node(&path).await;
         let pid = child.id().unwrap();
         signal(pid, name);
         if name != "TERM" {
