@@ -58,11 +58,8 @@ impl Drop for ConnectionGuard {
 }
 
 impl Drain {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
-    }
-
-    /// The flag behind `is_draining`, for a connection to read per response.
+    /// `phase >= Draining` as a flag, for a connection to read per response
+    /// without a lock.
     pub fn flag(&self) -> Arc<AtomicBool> {
         self.draining.clone()
     }

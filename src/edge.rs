@@ -221,11 +221,14 @@ impl Edge {
         if scan.via && route.origin.may_loop() && via::names_node(req.headers(), &self.identity.received_by) {
             return Handled::Now(self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected"));
         }
-        // HTTP routes key by the raw path and query, after the same check.
+        // S3 routes key by object key alone; HTTP routes by the raw path and
+        // query (borrowed: a hit allocates no key), after the same check.
         let key = if route.origin.keys_query() {
-            route.checked_rest(path).map(|_| String::new())
+            route
+                .checked_rest(path)
+                .map(|_| Cow::Borrowed(req.uri().path_and_query().map_or(path, |pq| pq.as_str())))
         } else {
-            route.object_key(path)
+            route.object_key(path).map(Cow::Owned)
         };
         let key = match key {
             Ok(k) => k,
@@ -254,21 +257,17 @@ impl Edge {
                 return Handled::Now(resp);
             }
         };
-        // S3 routes key by object key alone; HTTP routes by path and query.
-        // A hit looks up with the key borrowed; only the rest own one.
-        let (key, host) = if route.origin.keys_query() {
+        // The Host is part of the key where the origin sees it.
+        let host = if route.origin.keys_query() {
             let Ok(host) = forward::keyed_host(route, req.headers(), req.uri()) else {
                 return Handled::Now(
                     self.identity
                         .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host"),
                 );
             };
-            (
-                Cow::Borrowed(req.uri().path_and_query().map_or(path, |pq| pq.as_str())),
-                host,
-            )
+            host
         } else {
-            (Cow::Owned(key), None)
+            None
         };
         let now = Instant::now();
         let entry = self.store.get(&KeyRef {

@@ -53,13 +53,11 @@ impl<F: Future> Future for Gated<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // Kept current whoever woke the task (its waker may change).
+        self.flag.task.register(cx.waker());
         if !self.flag.woken.swap(false, Ordering::Acquire) {
-            // Not ours; the task's waker may have changed, though (a task
-            // moved between runtimes), so keep the registered one current.
-            self.flag.task.register(cx.waker());
             return Poll::Pending;
         }
-        self.flag.task.register(cx.waker());
         let this = &mut *self;
         this.inner.as_mut().poll(&mut Context::from_waker(&this.waker))
     }

@@ -8,8 +8,8 @@
 //! read timeout arms, polls and drops a timer for every request (about a
 //! twelfth of a 1 KiB hit's instructions, callgrind). Here the socket
 //! wrapper and the service bump counters and one watcher per connection
-//! samples them once per tick: a connection is closed between one and two
-//! ticks after the limit. The same wrapper hands writes of mapped bodies to
+//! samples them once per tick: a connection is closed at most one tick
+//! after its limit. The same wrapper hands writes of mapped bodies to
 //! `zerocopy`.
 
 use std::io;

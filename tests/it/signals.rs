@@ -62,6 +62,14 @@ async fn spawn_node(config: &std::path::Path) -> (tokio::process::Child, String)
     (child, base)
 }
 
+/// How the node exited, after its drain (bounded).
+async fn exit_status(child: &mut tokio::process::Child) -> std::process::ExitStatus {
+    tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits after the drain")
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sighup_reloads_and_sigterm_exits_zero() {
     let origin = HttpOrigin::start(|_| ok("hello", &[("cache-control", "max-age=60")])).await;
@@ -91,10 +99,7 @@ async fn sighup_reloads_and_sigterm_exits_zero() {
     assert_eq!(seen, "public, max-age=2", "SIGHUP reloaded the config");
 
     signal(pid, "TERM");
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("exits after the drain")
-        .unwrap();
+    let status = exit_status(&mut child).await;
     assert!(status.success(), "{status}");
 }
 
@@ -130,10 +135,7 @@ async fn signals_sent_the_moment_the_welcome_line_appears_are_handled() {
             assert!(child.try_wait().unwrap().is_none(), "SIG{name} ended the process");
             signal(pid, "TERM");
         }
-        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .expect("exits after the drain")
-            .unwrap();
+        let status = exit_status(&mut child).await;
         assert!(status.success(), "SIG{name}: {status}");
     }
 }
