@@ -128,6 +128,46 @@ async fn a_reopen_starts_a_new_file_after_rotation() {
     assert!(fresh[2].contains("\tHit\t"));
 }
 
+/// The writer runs as a batch thread, so its wake-ups never preempt a worker
+/// mid-request on a shared core. Read from `/proc`: the scheduling policy of
+/// every `access-log` thread of this test process (field 41 of a thread's
+/// `stat`; SCHED_BATCH is 3).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_writer_never_preempts_a_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = S3Origin::start().await;
+    let edge = edge_logging_to(&origin, &dir.path().join("access.log"), "").await;
+    edge.get("/static/a.css").await;
+    // A flush returns once the writer has finished a batch: it has set its
+    // policy by then.
+    edge.running().access_log_flushed().await;
+    let mut writers = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap().path();
+        let Ok(comm) = std::fs::read_to_string(task.join("comm")) else {
+            continue;
+        };
+        if comm.trim_end() != "access-log" {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(task.join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised name start at field 3.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let policy: u32 = after_name.split(' ').nth(41 - 3).unwrap().parse().unwrap();
+        assert_eq!(
+            policy,
+            3,
+            "access-log thread {} runs with policy {policy}",
+            task.display()
+        );
+        writers += 1;
+    }
+    assert!(writers >= 1, "no access-log thread found");
+}
+
 /// The writer is made unable to keep up without sleeps: the log is a FIFO
 /// that the test holds open for reading but does not read, so once the
 /// pipe (64 KiB on Linux, a few hundred lines) and the writer's 8 KiB
