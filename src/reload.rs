@@ -148,21 +148,21 @@ fn same_origin(a: &OriginConfig, b: &OriginConfig) -> bool {
 }
 
 async fn build_origin(name: &str, cfg: &OriginConfig, identity: &Identity) -> Result<Origin, StartError> {
-    let mut dev_endpoint = None;
+    let mut dev = None;
     if let OriginKind::S3(s3) = &cfg.kind
         && let Some(root) = &s3.dev_root
     {
-        let endpoint = origin::dev::spawn_embedded(root)
+        let embedded = origin::dev::spawn_embedded(root)
             .await
             .map_err(|source| StartError::DevOrigin {
                 origin: name.to_string(),
                 root: root.display().to_string(),
                 source,
             })?;
-        tracing::info!(origin = %name, root = %root.display(), %endpoint, bucket = %s3.bucket, "embedded S3 dev origin listening");
-        dev_endpoint = Some(endpoint);
+        tracing::info!(origin = %name, root = %root.display(), endpoint = embedded.endpoint(), bucket = %s3.bucket, "embedded S3 dev origin listening");
+        dev = Some(embedded);
     }
-    Origin::build(cfg, dev_endpoint, identity.via())
+    Origin::build(cfg, dev, identity.via())
         .await
         .map_err(|source| StartError::Origin {
             origin: name.to_string(),

@@ -134,12 +134,65 @@ pub async fn serve(listener: TcpListener, origin: DevOrigin, shutdown: impl Futu
     }
 }
 
-/// Starts the dev origin on an ephemeral loopback port, for as long as the
-/// process runs; returns its endpoint URL.
-pub async fn spawn_embedded(root: &Path) -> Result<String, std::io::Error> {
+/// An embedded dev origin, listening while this handle lives: the origin
+/// that uses it owns it, so a reload that replaces that origin (another
+/// `dev_root`, say) stops the old listener instead of leaking it.
+#[derive(Debug)]
+pub struct Embedded {
+    endpoint: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    served: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Embedded {
+    /// Its endpoint URL (`http://127.0.0.1:PORT`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Drops the handle and waits until the listener is closed.
+    pub async fn stop(mut self) {
+        let served = self.served.take();
+        drop(self);
+        if let Some(served) = served {
+            let _ = served.await;
+        }
+    }
+}
+
+/// Starts the dev origin on an ephemeral loopback port, until the returned
+/// handle is dropped (connections already open finish on their own).
+pub async fn spawn_embedded(root: &Path) -> Result<Embedded, std::io::Error> {
     let origin = DevOrigin::new(root)?;
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(serve(listener, origin, std::future::pending()));
-    Ok(format!("http://{addr}"))
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // The sender never sends: its drop ends the wait.
+    let served = tokio::spawn(serve(listener, origin, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Embedded {
+        endpoint: format!("http://{addr}"),
+        _stop: stop,
+        served: Some(served),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spawn_embedded;
+
+    #[tokio::test]
+    async fn the_listener_closes_with_its_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = spawn_embedded(dir.path()).await.unwrap();
+        let addr = embedded.endpoint().trim_start_matches("http://").to_string();
+        tokio::net::TcpStream::connect(&addr).await.expect("listening");
+        // Bounded: a listener that outlives its handle would never stop.
+        tokio::time::timeout(std::time::Duration::from_secs(5), embedded.stop())
+            .await
+            .expect("the listener stops with its handle");
+        let refused = tokio::net::TcpStream::connect(&addr).await;
+        assert!(refused.is_err(), "still listening after its handle was dropped");
+    }
 }

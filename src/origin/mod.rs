@@ -90,11 +90,11 @@ pub enum OriginError {
 impl Origin {
     pub async fn build(
         cfg: &OriginConfig,
-        dev_endpoint: Option<String>,
+        dev: Option<dev::Embedded>,
         via: ::http::HeaderValue,
     ) -> Result<Origin, BoxError> {
         Ok(match &cfg.kind {
-            OriginKind::S3(s3) => Origin::S3(S3Origin::build(cfg, s3, dev_endpoint).await?),
+            OriginKind::S3(s3) => Origin::S3(S3Origin::build(cfg, s3, dev).await?),
             OriginKind::Http(h) => Origin::Http(HttpOrigin::new(cfg, h, via)),
         })
     }

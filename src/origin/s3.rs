@@ -20,6 +20,7 @@ use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full};
 
+use super::dev::Embedded;
 use super::{BoxError, OriginError, OriginRequest, OriginResponse};
 use crate::config::{DEV_ACCESS_KEY, DEV_SECRET_KEY, OriginConfig, S3Credentials, S3OriginConfig};
 
@@ -27,16 +28,15 @@ pub struct S3Origin {
     client: aws_sdk_s3::Client,
     bucket: String,
     pub(super) response_timeout: Duration,
+    /// The embedded dev origin this origin reads from, listening as long as
+    /// this origin is in use.
+    _dev: Option<Embedded>,
 }
 
 impl S3Origin {
-    /// `dev_endpoint` overrides the configured endpoint with the embedded
-    /// dev origin's address.
-    pub async fn build(
-        cfg: &OriginConfig,
-        s3: &S3OriginConfig,
-        dev_endpoint: Option<String>,
-    ) -> Result<S3Origin, BoxError> {
+    /// `dev` (the embedded dev origin) overrides the configured endpoint,
+    /// and lives as long as this origin.
+    pub async fn build(cfg: &OriginConfig, s3: &S3OriginConfig, dev: Option<Embedded>) -> Result<S3Origin, BoxError> {
         // One rustls-on-hyper-1 client, built here and handed to the loader,
         // so the SDK does not pull in a second (hyper 0.14) HTTP stack.
         let http_client = aws_smithy_http_client::Builder::new()
@@ -73,13 +73,18 @@ impl S3Origin {
         }
         let sdk = loader.load().await;
         let mut conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(s3.force_path_style);
-        if let Some(endpoint) = dev_endpoint.or_else(|| s3.endpoint.clone()) {
+        if let Some(endpoint) = dev
+            .as_ref()
+            .map(|d| d.endpoint().to_string())
+            .or_else(|| s3.endpoint.clone())
+        {
             conf = conf.endpoint_url(endpoint);
         }
         Ok(S3Origin {
             client: aws_sdk_s3::Client::from_conf(conf.build()),
             bucket: s3.bucket.clone(),
             response_timeout: cfg.response_timeout,
+            _dev: dev,
         })
     }
 
