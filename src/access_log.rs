@@ -3,10 +3,10 @@
 //! for empty), so tools that read CloudFront logs (goaccess, Athena
 //! tables, log shippers) read ours.
 //!
-//! A request renders its line into a queue shared with a writer thread
-//! (`format`: its request fields as it arrives, the rest as its response
-//! leaves); the writer takes the whole queue every few milliseconds and
-//! writes it with one call. The queue holds at most `access_log_buffer`
+//! A request renders its line (`format`) as its response leaves and copies
+//! it into a queue shared with a writer thread; the writer takes the whole
+//! queue every few milliseconds and writes it with one call. The queue
+//! holds at most `access_log_buffer`
 //! lines: beyond that a line is dropped and counted
 //! (`cachefront_access_log_dropped_lines_total`), so a slow disk never
 //! slows a request. SIGUSR1 asks the writer to reopen the file (logrotate's
@@ -15,10 +15,13 @@
 //! Our choices where CloudFront's fields do not map: `cs(Host)` and
 //! `x-host-header` are both the request's `Host`; `x-edge-location` is
 //! `server.name`; `sc-bytes` and `cs-bytes` count body bytes plus header
-//! bytes as written on HTTP/1.1; `time-taken` and `time-to-first-byte`
+//! bytes as written on HTTP/1.1 (a streamed body of unknown length counts
+//! as nothing); `date` and `time` are when the response left, as
+//! CloudFront's; `time-taken` and `time-to-first-byte`
 //! are both the time to the response head (bodies stream after);
 //! `ssl-*`, `c-port` and the field-level-encryption fields are `-`.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -30,7 +33,12 @@ use prometheus_client::metrics::counter::Counter;
 
 mod format;
 
-pub use format::{FIELDS, Pre, RequestFields, ResponseFields};
+pub use format::{FIELDS, RequestFields, ResponseFields};
+
+thread_local! {
+    /// Where a worker renders a line before queueing it.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Where the log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,24 +111,25 @@ impl AccessLog {
         Ok(AccessLog { shared, dropped })
     }
 
-    /// A request's fields, rendered as it arrives.
-    pub fn pre(&self, mut request: RequestFields<'_>) -> Pre {
+    /// Queues the line of a request and its response; drops (and counts)
+    /// it when the writer is behind.
+    pub fn log(&self, mut request: RequestFields<'_>, response: &ResponseFields<'_>) {
         request.request_id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        Pre::new(&request, &self.shared.location)
-    }
-
-    /// Queues the line of `pre` and its response; drops (and counts) it
-    /// when the writer is behind.
-    pub fn log(&self, pre: &Pre, response: &ResponseFields<'_>) {
-        let mut q = lock(&self.shared.queue);
-        if q.lines >= self.shared.capacity {
-            drop(q);
-            self.dropped.inc();
-            return;
-        }
-        pre.line(response, &mut q.bytes);
-        q.lines += 1;
-        q.appended += 1;
+        // Rendered outside the lock, into a buffer this thread keeps: the
+        // lock is held for one copy, and a line allocates nothing.
+        SCRATCH.with_borrow_mut(|line| {
+            line.clear();
+            format::line(&request, response, &self.shared.location, line);
+            let mut q = lock(&self.shared.queue);
+            if q.lines >= self.shared.capacity {
+                drop(q);
+                self.dropped.inc();
+                return;
+            }
+            q.bytes.extend_from_slice(line);
+            q.lines += 1;
+            q.appended += 1;
+        });
     }
 
     /// Asks the writer to reopen the file (after logrotate moved it).

@@ -15,7 +15,6 @@ use bytes::Bytes;
 use futures_util::future::{BoxFuture, Either};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body::Body;
-use tracing::Instrument;
 
 use crate::access_log::AccessLog;
 use crate::body::EdgeBody;
@@ -34,7 +33,10 @@ use crate::via;
 
 mod access;
 mod answers;
+mod later;
 mod miss;
+
+use later::{Handled, Pending};
 
 /// Longest path and query answered (414 beyond): CloudFront's 8,192 bytes.
 pub const MAX_URL: usize = 8 * 1024;
@@ -61,22 +63,6 @@ enum Phase {
     Miss,
 }
 
-/// What `respond` decided without waiting: a response (hits, the edge's own
-/// answers) or the work still to do.
-pub enum Handled {
-    Now(Response<EdgeBody>),
-    Later(BoxFuture<'static, Response<EdgeBody>>),
-}
-
-impl Handled {
-    async fn resolve(self) -> Response<EdgeBody> {
-        match self {
-            Handled::Now(r) => r,
-            Handled::Later(f) => f.await,
-        }
-    }
-}
-
 /// The future of one request: ready at once for a hit (no state machine
 /// is built, moved or polled for it), boxed for everything that waits.
 pub type HandleFuture = Either<Ready<Response<EdgeBody>>, BoxFuture<'static, Response<EdgeBody>>>;
@@ -86,12 +72,10 @@ struct Started {
     _in_flight: InFlight,
     /// A CORS request's `Origin`.
     origin: Option<HeaderValue>,
-    /// Only with an access log: the request's fields, rendered.
-    logged: Option<access::Seen>,
 }
 
 impl Edge {
-    pub fn handle<B>(self: Arc<Self>, req: Request<B>, client: ClientAddr) -> HandleFuture
+    pub fn handle<B>(self: Arc<Self>, mut req: Request<B>, client: ClientAddr) -> HandleFuture
     where
         B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
@@ -103,37 +87,63 @@ impl Edge {
             origin: route
                 .filter(|r| r.policy.cors.is_some() && !cors::is_preflight(req.method(), req.headers()))
                 .and_then(|_| req.headers().get(header::ORIGIN).cloned()),
-            logged: self.access_log.as_ref().map(|log| access::Seen::new(log, &req, client)),
         };
+        // A signed route rewrites the URI; the log shows the one sent.
+        let arrival = self.access_log.as_ref().map(|_| {
+            let signed = route.is_some_and(|r| r.policy.signed.is_some());
+            access::Arrival::new(&req, signed)
+        });
         // Without debug logging a request costs no span, no clock read and
         // no instrumented wrapper (checked against the global filter once
         // per callsite, then a cached load).
-        let handled = if tracing::enabled!(tracing::Level::DEBUG) {
-            Handled::Later(Box::pin(self.clone().respond_traced(req, route.cloned(), client)))
+        let (pending, logged) = if tracing::enabled!(tracing::Level::DEBUG) {
+            let logged = arrival.map(|a| a.capture(&req, client));
+            let traced: BoxFuture<'static, _> = Box::pin(self.clone().respond_traced(req, route.cloned(), client));
+            (Either::Right(traced), logged)
         } else {
-            self.respond(req, route, client)
+            match self.respond(&mut req, route, client) {
+                Handled::Now(resp) if error_page(route, &resp).is_none() => {
+                    return Either::Left(std::future::ready(self.finish(
+                        resp,
+                        route,
+                        started,
+                        |log, resp, body| {
+                            if let Some(arrival) = &arrival {
+                                arrival.log(log, &req, client, resp, body);
+                            }
+                        },
+                    )));
+                }
+                handled => {
+                    let logged = arrival.map(|a| a.capture(&req, client));
+                    (self.resolve(handled, req, client), logged)
+                }
+            }
         };
-        match handled {
-            Handled::Now(resp) if error_page(route, &resp).is_none() => {
-                Either::Left(std::future::ready(self.finish(resp, route, started)))
+        let route = route.cloned();
+        Either::Right(Box::pin(async move {
+            let mut resp = pending.await;
+            if let Some(page) = error_page(route.as_ref(), &resp) {
+                resp = Box::pin(self.error_page(page, resp, client)).await;
             }
-            handled => {
-                let route = route.cloned();
-                Either::Right(Box::pin(async move {
-                    let mut resp = handled.resolve().await;
-                    if let Some(page) = error_page(route.as_ref(), &resp) {
-                        resp = Box::pin(self.error_page(page, resp, client)).await;
-                    }
-                    self.finish(resp, route.as_ref(), started)
-                }))
-            }
-        }
+            self.finish(resp, route.as_ref(), started, |log, resp, body| {
+                if let Some(logged) = &logged {
+                    logged.log(log, resp, body);
+                }
+            })
+        }))
     }
 
     /// What every response gets on its way out: CORS, CloudFront's headers,
     /// metrics and the access log line.
     #[inline] // a hit's response is moved in and out of it otherwise
-    fn finish(&self, mut resp: Response<EdgeBody>, route: Option<&Arc<Route>>, started: Started) -> Response<EdgeBody> {
+    fn finish(
+        &self,
+        mut resp: Response<EdgeBody>,
+        route: Option<&Arc<Route>>,
+        started: Started,
+        log_line: impl FnOnce(&AccessLog, &Response<EdgeBody>, u64),
+    ) -> Response<EdgeBody> {
         // CORS costs a hit one header lookup, and only on a CORS route.
         if let Some(cors) = route.and_then(|r| r.policy.cors.as_ref())
             && let Some(origin) = started.origin
@@ -149,46 +159,15 @@ impl Edge {
             resp.headers().get(&X_CACHE).map(|v| v.as_bytes()),
             body_bytes,
         );
-        if let (Some(log), Some(seen)) = (&self.access_log, started.logged) {
-            seen.log(log, &resp, body_bytes);
+        if let Some(log) = &self.access_log {
+            log_line(log, &resp, body_bytes);
         }
         resp
     }
 
-    /// `respond` with a span and a completion event per request.
-    async fn respond_traced<B>(
-        self: Arc<Self>,
-        req: Request<B>,
-        route: Option<Arc<Route>>,
-        client: ClientAddr,
-    ) -> Response<EdgeBody>
-    where
-        B: Body<Data = Bytes> + Send + Sync + 'static,
-        B::Error: Into<BoxError>,
-    {
-        let span = tracing::debug_span!(
-            "request",
-            client = %client.ip,
-            method = %req.method(),
-            path = %req.uri().path(),
-            route = tracing::field::Empty,
-        );
-        let start = Instant::now();
-        let handled = span.in_scope(|| self.respond(req, route.as_ref(), client));
-        let resp = handled.resolve().instrument(span.clone()).await;
-        let _enter = span.enter();
-        tracing::debug!(
-            status = resp.status().as_u16(),
-            cache = ?resp.headers().get(&X_CACHE),
-            micros = start.elapsed().as_micros() as u64,
-            "response"
-        );
-        resp
-    }
-
     /// Answers at once what needs no waiting (a fresh hit, the edge's own
-    /// errors); everything else becomes one boxed future.
-    fn respond<B>(self: &Arc<Self>, mut req: Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Handled
+    /// errors); everything else is left to `later`, as one boxed future.
+    fn respond<B>(self: &Arc<Self>, req: &mut Request<B>, route: Option<&Arc<Route>>, client: ClientAddr) -> Handled
     where
         B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
@@ -197,7 +176,7 @@ impl Edge {
         if url_len > MAX_URL {
             return Handled::Now(self.identity.error(StatusCode::URI_TOO_LONG, "URI Too Long"));
         }
-        let scan = Scan::of(&req, url_len);
+        let scan = Scan::of(req, url_len);
         if scan.head_size > MAX_REQUEST_HEAD {
             return Handled::Now(self.identity.error(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -214,7 +193,7 @@ impl Edge {
         {
             return Handled::Now(self.preflight(cors, origin, req.headers()));
         }
-        if let Err(resp) = self.check_signature(route, &mut req, client) {
+        if let Err(resp) = self.check_signature(route, req, client) {
             return Handled::Now(resp);
         }
         let path = req.uri().path();
@@ -242,12 +221,7 @@ impl Edge {
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,
-            _ if route.policy.all_methods => {
-                let (edge, route) = (self.clone(), route.clone());
-                return Handled::Later(Box::pin(async move {
-                    forward::unsafe_request(&edge, &route, req, client).await
-                }));
-            }
+            _ if route.policy.all_methods => return Handled::Later(Pending::Forward(route.clone())),
             _ => {
                 let mut resp = self
                     .identity
@@ -291,15 +265,17 @@ impl Edge {
         if let Phase::Fresh(obj) = &phase
             && obj.sliced.is_none()
         {
-            return Handled::Now(self.identity.hit(obj, &view(&req, head, scan), now));
+            return Handled::Now(self.identity.hit(obj, &view(req, head, scan), now));
         }
-        let cache_key = CacheKey::new(route.id, key).with_host(host);
-        let (edge, route) = (self.clone(), route.clone());
-        Handled::Later(Box::pin(async move {
-            let view = view(&req, head, scan);
-            edge.beyond_hit(&route, cache_key, &req, client, phase, discriminator, &view, now)
-                .await
-        }))
+        Handled::Later(Pending::BeyondHit {
+            route: route.clone(),
+            key: CacheKey::new(route.id, key.into_owned()).with_host(host),
+            phase,
+            discriminator,
+            head,
+            scan,
+            now,
+        })
     }
 }
 

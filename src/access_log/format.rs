@@ -7,13 +7,12 @@
 //! logged value decodes back to what was sent; the URI stem and query are
 //! logged as the client sent them (already percent-encoded).
 //!
-//! A line is built in two parts: the request's fields when the request
-//! arrives (`Pre`: the request is consumed by the time its response is
-//! known), then, as the response leaves, the line is assembled from `Pre`'s
-//! segments and the response's fields. Numbers go through `itoa`, the date
-//! is formatted once a second, and nothing goes through `core::fmt` on the
-//! common path: with `write!` a line cost ~9,700 instructions (callgrind),
-//! more than the 1 KiB hit it logged.
+//! A line is rendered in one pass, as the response leaves, from the
+//! request's fields (borrowed from the request on a hit, captured before it
+//! is consumed otherwise) and the response's. Numbers go through `itoa`,
+//! the date is formatted once a second, and nothing goes through
+//! `core::fmt` on the common path: with `write!` a line cost ~9,700
+//! instructions (callgrind), more than the 1 KiB hit it logged.
 
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -83,7 +82,6 @@ const HEADER: &[bool; 256] = &escapes(b" \"#<>\\^`{|}%");
 
 /// What the log takes from a request (borrowed from it while it exists).
 pub struct RequestFields<'a> {
-    pub at: SystemTime,
     pub client: IpAddr,
     pub method: &'a str,
     pub host: Option<&'a [u8]>,
@@ -101,6 +99,9 @@ pub struct RequestFields<'a> {
 
 /// What the log takes from a response.
 pub struct ResponseFields<'a> {
+    /// When the response left: CloudFront's `date` and `time` are when the
+    /// server finished responding.
+    pub at: SystemTime,
     pub status: u16,
     /// CloudFront's result type (`Hit`, `RefreshHit`, `Miss`, `Error`).
     pub result: &'static str,
@@ -111,100 +112,73 @@ pub struct ResponseFields<'a> {
     pub elapsed: Duration,
 }
 
-/// A line's request fields, rendered, in the segments that fall between
-/// the response's fields.
-pub struct Pre {
-    bytes: Vec<u8>,
-    /// Where each segment but the last ends.
-    cuts: [usize; 5],
-}
-
-impl Pre {
-    pub fn new(r: &RequestFields<'_>, location: &str) -> Pre {
-        let mut b = Vec::with_capacity(192 + r.stem.len() + r.query.len());
-        let mut cuts = [0; 5];
-        // date, time, x-edge-location; then sc-bytes
-        date_time(r.at, &mut b);
-        tab(&mut b);
-        text(&mut b, location);
-        tab(&mut b);
-        cuts[0] = b.len();
-        // c-ip, cs-method, cs(Host), cs-uri-stem; then sc-status
-        tab(&mut b);
-        ip(&mut b, r.client);
-        tab(&mut b);
-        text(&mut b, r.method);
-        tab(&mut b);
-        let host_at = b.len();
-        encoded(&mut b, r.host, HEADER);
-        let host = host_at..b.len();
-        tab(&mut b);
-        encoded(&mut b, Some(r.stem.as_bytes()), URI);
-        tab(&mut b);
-        cuts[1] = b.len();
-        // cs(Referer), cs(User-Agent), cs-uri-query, cs(Cookie); then the result
-        tab(&mut b);
-        encoded(&mut b, r.referer, HEADER);
-        tab(&mut b);
-        encoded(&mut b, r.user_agent, HEADER);
-        tab(&mut b);
-        encoded(&mut b, Some(r.query.as_bytes()), URI);
-        tab(&mut b);
-        encoded(&mut b, r.cookie, HEADER);
-        tab(&mut b);
-        cuts[2] = b.len();
-        // x-edge-request-id, x-host-header, cs-protocol, cs-bytes; then time-taken
-        tab(&mut b);
-        request_id(&mut b, r.request_id);
-        tab(&mut b);
-        b.extend_from_within(host);
-        tab(&mut b);
-        text(&mut b, if r.https { "https" } else { "http" });
-        tab(&mut b);
-        number(&mut b, r.request_bytes);
-        tab(&mut b);
-        cuts[3] = b.len();
-        // x-forwarded-for, ssl-protocol, ssl-cipher; then the result
-        tab(&mut b);
-        encoded(&mut b, r.forwarded_for, HEADER);
-        b.extend_from_slice(b"\t-\t-\t");
-        cuts[4] = b.len();
-        // cs-protocol-version, fle-status, fle-encrypted-fields, c-port; then
-        // time-to-first-byte and the rest, all the response's
-        tab(&mut b);
-        text(&mut b, version(r.version));
-        b.extend_from_slice(b"\t-\t-\t-\t");
-        Pre { bytes: b, cuts }
-    }
-
-    /// Appends the whole line (with its newline) to `out`.
-    pub fn line(&self, r: &ResponseFields<'_>, out: &mut Vec<u8>) {
-        let [a, b, c, d, e] = self.cuts;
-        let seg = &self.bytes;
-        out.extend_from_slice(&seg[..a]);
-        number(out, r.response_bytes);
-        out.extend_from_slice(&seg[a..b]);
-        number(out, u64::from(r.status));
-        out.extend_from_slice(&seg[b..c]);
-        text(out, r.result);
-        out.extend_from_slice(&seg[c..d]);
-        seconds(out, r.elapsed);
-        out.extend_from_slice(&seg[d..e]);
-        text(out, r.result);
-        out.extend_from_slice(&seg[e..]);
-        seconds(out, r.elapsed);
-        tab(out);
-        text(out, r.result);
-        tab(out);
-        encoded(out, r.content_type, HEADER);
-        tab(out);
-        optional_number(out, r.content_length);
-        tab(out);
-        optional_number(out, r.range.map(|(a, _)| a));
-        tab(out);
-        optional_number(out, r.range.map(|(_, b)| b));
-        out.push(b'\n');
-    }
+/// Appends one whole line (with its newline) to `out`.
+pub fn line(r: &RequestFields<'_>, s: &ResponseFields<'_>, location: &str, out: &mut Vec<u8>) {
+    // date, time, x-edge-location, sc-bytes, c-ip, cs-method
+    date_time(s.at, out);
+    tab(out);
+    text(out, location);
+    tab(out);
+    number(out, s.response_bytes);
+    tab(out);
+    ip(out, r.client);
+    tab(out);
+    text(out, r.method);
+    tab(out);
+    // cs(Host), cs-uri-stem, sc-status, cs(Referer), cs(User-Agent),
+    // cs-uri-query, cs(Cookie)
+    let host_at = out.len();
+    encoded(out, r.host, HEADER);
+    let host = host_at..out.len();
+    tab(out);
+    encoded(out, Some(r.stem.as_bytes()), URI);
+    tab(out);
+    number(out, u64::from(s.status));
+    tab(out);
+    encoded(out, r.referer, HEADER);
+    tab(out);
+    encoded(out, r.user_agent, HEADER);
+    tab(out);
+    encoded(out, Some(r.query.as_bytes()), URI);
+    tab(out);
+    encoded(out, r.cookie, HEADER);
+    tab(out);
+    // x-edge-result-type, x-edge-request-id, x-host-header, cs-protocol,
+    // cs-bytes, time-taken, x-forwarded-for, ssl-protocol, ssl-cipher
+    text(out, s.result);
+    tab(out);
+    request_id(out, r.request_id);
+    tab(out);
+    out.extend_from_within(host);
+    tab(out);
+    text(out, if r.https { "https" } else { "http" });
+    tab(out);
+    number(out, r.request_bytes);
+    tab(out);
+    seconds(out, s.elapsed);
+    tab(out);
+    encoded(out, r.forwarded_for, HEADER);
+    out.extend_from_slice(b"\t-\t-\t");
+    // x-edge-response-result-type, cs-protocol-version, fle-status,
+    // fle-encrypted-fields, c-port, time-to-first-byte,
+    // x-edge-detailed-result-type, sc-content-type, sc-content-len,
+    // sc-range-start, sc-range-end
+    text(out, s.result);
+    tab(out);
+    text(out, version(r.version));
+    out.extend_from_slice(b"\t-\t-\t-\t");
+    seconds(out, s.elapsed);
+    tab(out);
+    text(out, s.result);
+    tab(out);
+    encoded(out, s.content_type, HEADER);
+    tab(out);
+    optional_number(out, s.content_length);
+    tab(out);
+    optional_number(out, s.range.map(|(a, _)| a));
+    tab(out);
+    optional_number(out, s.range.map(|(_, b)| b));
+    out.push(b'\n');
 }
 
 fn tab(out: &mut Vec<u8>) {
@@ -249,8 +223,9 @@ fn optional_number(out: &mut Vec<u8>, n: Option<u64>) {
 
 /// Seconds with three decimals, rounded to the millisecond.
 fn seconds(out: &mut Vec<u8>, d: Duration) {
-    let millis = (d.as_micros() + 500) / 1000;
-    number(out, (millis / 1000) as u64);
+    // In u64: `as_micros` is a u128, and its division a libcall.
+    let millis = d.as_secs().saturating_mul(1000) + u64::from((d.subsec_micros() + 500) / 1000);
+    number(out, millis / 1000);
     let frac = (millis % 1000) as u16;
     out.extend_from_slice(&[
         b'.',

@@ -4,13 +4,12 @@ use super::*;
 
 fn line(req: &RequestFields<'_>, resp: &ResponseFields<'_>) -> String {
     let mut out = Vec::new();
-    Pre::new(req, "edge-1").line(resp, &mut out);
+    super::line(req, resp, "edge-1", &mut out);
     String::from_utf8(out).unwrap()
 }
 
 fn request() -> RequestFields<'static> {
     RequestFields {
-        at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         client: "192.0.2.7".parse().unwrap(),
         method: "GET",
         host: Some(b"cdn.example.com"),
@@ -29,6 +28,7 @@ fn request() -> RequestFields<'static> {
 
 fn response() -> ResponseFields<'static> {
     ResponseFields {
+        at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         status: 206,
         result: "Hit",
         response_bytes: 1400,
@@ -151,5 +151,21 @@ fn escaping_matches_the_percent_encoding_crate_for_every_byte() {
                 "byte {b:#04x}"
             );
         }
+    }
+}
+
+#[test]
+fn durations_round_to_the_millisecond_and_carry() {
+    for (micros, want) in [
+        (0, "0.000"),
+        (499, "0.000"),
+        (500, "0.001"),
+        (1_999_499, "1.999"),
+        (1_999_500, "2.000"),
+        (86_400_000_000, "86400.000"),
+    ] {
+        let mut out = Vec::new();
+        seconds(&mut out, Duration::from_micros(micros));
+        assert_eq!(String::from_utf8(out).unwrap(), want, "{micros} us");
     }
 }

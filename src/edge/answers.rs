@@ -64,11 +64,12 @@ impl Edge {
         error: Response<EdgeBody>,
         client: ClientAddr,
     ) -> Response<EdgeBody> {
-        let Ok(req) = Request::get(page.path.as_str()).body(http_body_util::Empty::<Bytes>::new()) else {
+        let Ok(mut req) = Request::get(page.path.as_str()).body(http_body_util::Empty::<Bytes>::new()) else {
             return error;
         };
         let route = self.router.route(&page.path);
-        let found = self.respond(req, route, client).resolve().await;
+        let found = self.respond(&mut req, route, client);
+        let found = self.resolve(found, req, client).await;
         if found.status() != StatusCode::OK {
             tracing::warn!(page = %page.path, status = found.status().as_u16(), "error page unavailable");
             return error;

@@ -106,6 +106,61 @@ async fn lines_follow_cloudfronts_standard_log_format() {
     assert_eq!((miss[7], miss[8], miss[13]), ("/nowhere", "404", "Error"));
 }
 
+/// One request on its own connection, as raw bytes; the whole response
+/// back (the edge closes after `Connection: close`).
+async fn exchange(edge: &TestEdge, request: &str) -> Vec<u8> {
+    use tokio::io::AsyncWriteExt;
+    let mut conn = tokio::net::TcpStream::connect(edge.addr).await.unwrap();
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    conn.read_to_end(&mut response).await.unwrap();
+    response
+}
+
+/// `cs-bytes` and `sc-bytes` are what crossed the wire, counted on the
+/// client's socket: for a miss (logged from fields captured before the
+/// fill), a hit (read from the request itself), a 404 (a longer status
+/// line than "200 OK") and a 304.
+#[tokio::test]
+async fn byte_counts_are_the_bytes_on_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    let origin = S3Origin::start().await;
+    origin.put("static/app.css", "body{color:red}");
+    let edge = edge_logging_to(&origin, &file, "").await;
+    let get = |path: &str, extra: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: cdn.example.com\r\nUser-Agent: wire/1.0\r\n{extra}Connection: close\r\n\r\n"
+        )
+    };
+    let requests = [
+        get("/static/app.css?v=2", ""),
+        get("/static/app.css", ""),
+        get("/nowhere", ""),
+        get("/static/app.css", "If-None-Match: *\r\n"),
+    ];
+    let mut sizes = Vec::new();
+    for request in &requests {
+        let response = exchange(&edge, request).await;
+        sizes.push((
+            request.len(),
+            response.len(),
+            String::from_utf8_lossy(&response[..12]).into_owned(),
+        ));
+    }
+    edge.running().access_log_flushed().await;
+    let l = lines(&file);
+    assert_eq!(l.len(), 2 + requests.len(), "{l:#?}");
+    for (line, (sent, received, status)) in l[2..].iter().zip(sizes) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f[8], &status[9..12], "{line}");
+        assert_eq!(f[17], sent.to_string(), "cs-bytes of {line}");
+        assert_eq!(f[3], received.to_string(), "sc-bytes of {line}");
+    }
+    let results: Vec<&str> = l[2..].iter().map(|l| l.split('\t').nth(13).unwrap()).collect();
+    assert_eq!(results, ["Miss", "Hit", "Error", "Hit"]);
+}
+
 #[tokio::test]
 async fn a_reopen_starts_a_new_file_after_rotation() {
     let dir = tempfile::tempdir().unwrap();

@@ -120,6 +120,37 @@ async fn signature_parameters_are_not_in_the_cache_key() {
     assert_eq!(origin.requests(), 1);
 }
 
+/// The log shows the URL the client sent, signature and all, as
+/// CloudFront's does: the edge strips the parameters only for the key and
+/// the origin. Both a miss (logged after the fill) and a hit (logged from
+/// the request itself).
+#[tokio::test]
+async fn the_access_log_keeps_the_signed_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    let origin = S3Origin::start().await;
+    origin.put("private/report.pdf", "annual report");
+    let toml = (origin.config(ROUTE) + &keys()).replacen(
+        "[server]",
+        &format!("[server]\naccess_log = {:?}", file.display().to_string()),
+        1,
+    );
+    let edge = TestEdge::start(&toml).await;
+    let path = case_path(&fixtures(), "canned");
+    let (stem, query) = path.split_once('?').unwrap();
+    let host = [("host", "cdn.example.com")];
+    assert_eq!(edge.request("GET", &path, &host).await.status, 200);
+    assert_eq!(edge.request("GET", &path, &host).await.x_cache(), "Hit from edge-test");
+    edge.running().access_log_flushed().await;
+    let log = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<Vec<&str>> = log.lines().skip(2).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    for (line, result) in lines.iter().zip(["Miss", "Hit"]) {
+        assert_eq!((line[7], line[11], line[13]), (stem, query, result));
+        assert!(query.contains("Signature="), "{query}");
+    }
+}
+
 #[tokio::test]
 async fn missing_signature_is_cloudfronts_missing_key() {
     let (origin, edge) = edge().await;
