@@ -3,10 +3,11 @@
 //! for empty), so tools that read CloudFront logs (goaccess, Athena
 //! tables, log shippers) read ours.
 //!
-//! A request renders its line (`format`) as its response leaves and copies
-//! it into a queue shared with a writer thread; the writer takes the whole
-//! queue every few milliseconds and writes it with one call. The queue
-//! holds at most `access_log_buffer`
+//! As its response leaves, a request appends its line's fields, as a
+//! binary record (`record`), to a queue shared with a writer thread; the
+//! writer takes the whole queue every few milliseconds, renders it into
+//! text (`format`) and writes it with one call. The queue holds at most
+//! `access_log_buffer`
 //! lines: beyond that a line is dropped and counted
 //! (`cachefront_access_log_dropped_lines_total`), so a slow disk never
 //! slows a request. SIGUSR1 asks the writer to reopen the file (logrotate's
@@ -21,24 +22,19 @@
 //! are both the time to the response head (bodies stream after);
 //! `ssl-*`, `c-port` and the field-level-encryption fields are `-`.
 
-use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 
 mod format;
+mod record;
 
 pub use format::{FIELDS, RequestFields, ResponseFields};
-
-thread_local! {
-    /// Where a worker renders a line before queueing it.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// Where the log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +58,6 @@ struct Shared {
     /// `x-edge-location`: the node's name.
     location: String,
     reopen: AtomicBool,
-    next_id: AtomicU64,
     /// Lines written so far (appended lines are numbered in order), for
     /// `flush`; the writer signals `wrote` after every batch.
     written: Mutex<u64>,
@@ -71,10 +66,11 @@ struct Shared {
 
 #[derive(Default)]
 struct Queue {
+    /// Records, one per line.
     bytes: Vec<u8>,
     /// Lines in `bytes`.
     lines: usize,
-    /// Lines ever appended.
+    /// Lines ever appended; a line's request id is its number.
     appended: u64,
 }
 
@@ -94,7 +90,6 @@ impl AccessLog {
             capacity: buffer.max(1),
             location,
             reopen: AtomicBool::new(false),
-            next_id: AtomicU64::new(0),
             written: Mutex::new(0),
             wrote: Condvar::new(),
         });
@@ -113,23 +108,17 @@ impl AccessLog {
 
     /// Queues the line of a request and its response; drops (and counts)
     /// it when the writer is behind.
-    pub fn log(&self, mut request: RequestFields<'_>, response: &ResponseFields<'_>) {
-        request.request_id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        // Rendered outside the lock, into a buffer this thread keeps: the
-        // lock is held for one copy, and a line allocates nothing.
-        SCRATCH.with_borrow_mut(|line| {
-            line.clear();
-            format::line(&request, response, &self.shared.location, line);
-            let mut q = lock(&self.shared.queue);
-            if q.lines >= self.shared.capacity {
-                drop(q);
-                self.dropped.inc();
-                return;
-            }
-            q.bytes.extend_from_slice(line);
-            q.lines += 1;
-            q.appended += 1;
-        });
+    pub fn log(&self, request: RequestFields<'_>, response: &ResponseFields<'_>) {
+        let mut q = lock(&self.shared.queue);
+        if q.lines >= self.shared.capacity {
+            drop(q);
+            self.dropped.inc();
+            return;
+        }
+        let id = q.appended;
+        record::write(id, &request, response, &mut q.bytes);
+        q.lines += 1;
+        q.appended += 1;
     }
 
     /// Asks the writer to reopen the file (after logrotate moved it).
@@ -203,7 +192,7 @@ const BATCH_INTERVAL: Duration = Duration::from_millis(5);
 impl Writer {
     fn run(mut self) {
         become_background_thread();
-        let mut batch = Vec::new();
+        let (mut batch, mut text) = (Vec::new(), Vec::new());
         loop {
             std::thread::sleep(BATCH_INTERVAL);
             // The last handle gone: write what is left, then stop.
@@ -218,11 +207,13 @@ impl Writer {
             // this batch or a later one, and goes to the new file.
             self.reopen_if_asked();
             if !batch.is_empty() {
-                if let Err(e) = self.out.writer().write_all(&batch) {
+                render(&batch, &self.shared.location, &mut text);
+                if let Err(e) = self.out.writer().write_all(&text) {
                     report(&e);
                 }
                 self.flush();
                 batch.clear();
+                text.clear();
             }
             *lock(&self.shared.written) = appended;
             self.shared.wrote.notify_all();
@@ -247,6 +238,15 @@ impl Writer {
             report(&e);
         }
     }
+}
+
+/// Renders a batch of records into lines.
+fn render(mut records: &[u8], location: &str, out: &mut Vec<u8>) {
+    while let Some((request, response, rest)) = record::read(records) {
+        format::line(&request, &response, location, out);
+        records = rest;
+    }
+    debug_assert!(records.is_empty(), "a torn access log record");
 }
 
 /// Puts the calling (writer) thread in `SCHED_BATCH`: it keeps its fair

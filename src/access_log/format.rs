@@ -83,10 +83,10 @@ const HEADER: &[bool; 256] = &escapes(b" \"#<>\\^`{|}%");
 /// What the log takes from a request (borrowed from it while it exists).
 pub struct RequestFields<'a> {
     pub client: IpAddr,
-    pub method: &'a str,
+    pub method: &'a [u8],
     pub host: Option<&'a [u8]>,
-    pub stem: &'a str,
-    pub query: &'a str,
+    pub stem: &'a [u8],
+    pub query: &'a [u8],
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
     pub cookie: Option<&'a [u8]>,
@@ -123,7 +123,7 @@ pub fn line(r: &RequestFields<'_>, s: &ResponseFields<'_>, location: &str, out: 
     tab(out);
     ip(out, r.client);
     tab(out);
-    text(out, r.method);
+    raw(out, r.method);
     tab(out);
     // cs(Host), cs-uri-stem, sc-status, cs(Referer), cs(User-Agent),
     // cs-uri-query, cs(Cookie)
@@ -131,7 +131,7 @@ pub fn line(r: &RequestFields<'_>, s: &ResponseFields<'_>, location: &str, out: 
     encoded(out, r.host, HEADER);
     let host = host_at..out.len();
     tab(out);
-    encoded(out, Some(r.stem.as_bytes()), URI);
+    encoded(out, Some(r.stem), URI);
     tab(out);
     number(out, u64::from(s.status));
     tab(out);
@@ -139,7 +139,7 @@ pub fn line(r: &RequestFields<'_>, s: &ResponseFields<'_>, location: &str, out: 
     tab(out);
     encoded(out, r.user_agent, HEADER);
     tab(out);
-    encoded(out, Some(r.query.as_bytes()), URI);
+    encoded(out, Some(r.query), URI);
     tab(out);
     encoded(out, r.cookie, HEADER);
     tab(out);
@@ -186,10 +186,15 @@ fn tab(out: &mut Vec<u8>) {
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {
+    raw(out, s.as_bytes());
+}
+
+/// As is (a method is a token); `-` when empty.
+fn raw(out: &mut Vec<u8>, s: &[u8]) {
     if s.is_empty() {
         out.push(b'-');
     } else {
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
     }
 }
 

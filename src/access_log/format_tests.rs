@@ -11,10 +11,10 @@ fn line(req: &RequestFields<'_>, resp: &ResponseFields<'_>) -> String {
 fn request() -> RequestFields<'static> {
     RequestFields {
         client: "192.0.2.7".parse().unwrap(),
-        method: "GET",
+        method: b"GET",
         host: Some(b"cdn.example.com"),
-        stem: "/static/a%20b.css",
-        query: "v=1&x=%7B",
+        stem: b"/static/a%20b.css",
+        query: b"v=1&x=%7B",
         referer: None,
         user_agent: Some(b"curl/8.0 (x\"y\") 100%"),
         cookie: Some(b""),
@@ -90,7 +90,7 @@ fn absent_fields_ipv6_and_long_durations() {
     let mut req = request();
     req.client = "2001:db8::1".parse().unwrap();
     req.host = None;
-    req.query = "";
+    req.query = b"";
     req.user_agent = None;
     req.https = false;
     req.version = Version::HTTP_11;

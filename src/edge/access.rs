@@ -148,10 +148,10 @@ fn fields<'a>(
 ) -> RequestFields<'a> {
     RequestFields {
         client: client.ip,
-        method: method.as_str(),
+        method: method.as_str().as_bytes(),
         host: host.or_else(|| uri.authority().map(|a| a.as_str().as_bytes())),
-        stem: uri.path(),
-        query: uri.query().unwrap_or(""),
+        stem: uri.path().as_bytes(),
+        query: uri.query().unwrap_or("").as_bytes(),
         referer,
         user_agent,
         cookie,
