@@ -36,7 +36,8 @@ const CONTENT_LENGTH: u8 = 2;
 const RANGE: u8 = 4;
 const V6: u8 = 8;
 
-/// Appends the record of one request and its response to `out`.
+/// Appends the record of one request and its response to `out`, numbered
+/// `request_id` (the queue numbers lines; `r.request_id` is not read).
 pub fn write(request_id: u64, r: &RequestFields<'_>, s: &ResponseFields<'_>, out: &mut Vec<u8>) {
     let strings = [
         r.method,

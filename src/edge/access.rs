@@ -1,5 +1,5 @@
-//! What the access log needs from a request and its response. A line is
-//! rendered as the response leaves. On a hit the request is still there
+//! What the access log needs from a request and its response. A line's
+//! fields are queued as the response leaves. On a hit the request is still there
 //! and its fields are read from it; a request answered later (a miss, a
 //! pass, an error page) is consumed on the way, so its few logged fields
 //! are captured first (`Captured`: the header values are clones that share
@@ -36,12 +36,8 @@ impl Arrival {
         let uri = self.sent_uri.as_ref().unwrap_or(req.uri());
         let scan = scan(req.method(), uri, req.headers());
         let headers = scan.headers.map(|v| v.map(HeaderValue::as_bytes));
-        let fields = fields(req.method(), uri, req.version(), client, headers);
         log.log(
-            RequestFields {
-                request_bytes: scan.bytes,
-                ..fields
-            },
+            fields(req.method(), uri, req.version(), client, headers, scan.bytes),
             &response_fields(self.at, resp, body, scan.close),
         );
     }
@@ -78,12 +74,15 @@ pub struct Captured {
 impl Captured {
     pub fn log(&self, log: &AccessLog, resp: &Response<EdgeBody>, body: u64) {
         let headers = self.headers.each_ref().map(|v| v.as_ref().map(HeaderValue::as_bytes));
-        let fields = fields(&self.method, &self.uri, self.version, self.client, headers);
         log.log(
-            RequestFields {
-                request_bytes: self.request_bytes,
-                ..fields
-            },
+            fields(
+                &self.method,
+                &self.uri,
+                self.version,
+                self.client,
+                headers,
+                self.request_bytes,
+            ),
             &response_fields(self.at, resp, body, self.close),
         );
     }
@@ -145,6 +144,7 @@ fn fields<'a>(
     version: Version,
     client: ClientAddr,
     [host, referer, user_agent, cookie, forwarded_for]: [Option<&'a [u8]>; LOGGED],
+    request_bytes: u64,
 ) -> RequestFields<'a> {
     RequestFields {
         client: client.ip,
@@ -158,7 +158,8 @@ fn fields<'a>(
         forwarded_for,
         https: client.scheme == Scheme::Https,
         version,
-        request_bytes: 0,
+        request_bytes,
+        // Numbered as it is queued.
         request_id: 0,
     }
 }
