@@ -19,9 +19,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::Version;
 
 use super::format::{RequestFields, ResponseFields};
-
-/// CloudFront's result types a record can carry, by index.
-const RESULTS: [&str; 5] = ["Hit", "RefreshHit", "Miss", "Error", "-"];
+// The result types a record carries, by index: the metrics' list.
+use crate::metrics::RESULTS;
 
 const VERSIONS: [Version; 5] = [
     Version::HTTP_09,
@@ -86,7 +85,7 @@ pub fn write(request_id: u64, r: &RequestFields<'_>, s: &ResponseFields<'_>, out
     out.extend_from_slice(&[
         flags,
         VERSIONS.iter().position(|v| *v == r.version).unwrap_or(2) as u8,
-        RESULTS.iter().position(|x| *x == s.result).unwrap_or(4) as u8,
+        RESULTS.iter().position(|x| *x == s.result).unwrap_or(RESULTS.len()) as u8,
     ]);
     out.extend_from_slice(&ip);
     for s in strings {

@@ -120,10 +120,8 @@ fn scan<'a>(method: &Method, uri: &Uri, headers: &'a HeaderMap) -> Scan<'a> {
                 continue;
             }
             header::CONNECTION => {
-                close |= value
-                    .as_bytes()
-                    .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+                close |= <headers::Connection as headers::Header>::decode(&mut std::iter::once(value))
+                    .is_ok_and(|c| c.contains("close"));
                 continue;
             }
             _ if name == X_FORWARDED_FOR => 4,

@@ -11,6 +11,7 @@ use tokio::io::AsyncReadExt;
 
 use cachefront::config::Config;
 
+use crate::support::edge::logging_to;
 use crate::support::{S3Origin, TestEdge, s3_origin::DJANGO_ROUTES};
 
 async fn edge_logging_to(origin: &S3Origin, file: &Path, server_extra: &str) -> TestEdge {
@@ -23,14 +24,7 @@ async fn edge_logging_on(
     server_extra: &str,
     workers: cachefront::server::Workers,
 ) -> TestEdge {
-    let toml = origin.config(DJANGO_ROUTES).replacen(
-        "[server]",
-        &format!(
-            "[server]\naccess_log = {:?}\n{server_extra}",
-            file.display().to_string()
-        ),
-        1,
-    );
+    let toml = logging_to(&origin.config(DJANGO_ROUTES), file, server_extra);
     let config = Config::parse(&toml, Path::new(".")).unwrap();
     TestEdge::start_config(config, workers).await
 }

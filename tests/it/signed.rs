@@ -12,6 +12,7 @@ use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::pkcs8::DecodePrivateKey;
 use sha1::Digest;
 
+use crate::support::edge::logging_to;
 use crate::support::http_origin::ok;
 use crate::support::{HttpOrigin, S3Origin, TestEdge};
 
@@ -130,12 +131,7 @@ async fn the_access_log_keeps_the_signed_query() {
     let file = dir.path().join("access.log");
     let origin = S3Origin::start().await;
     origin.put("private/report.pdf", "annual report");
-    let toml = (origin.config(ROUTE) + &keys()).replacen(
-        "[server]",
-        &format!("[server]\naccess_log = {:?}", file.display().to_string()),
-        1,
-    );
-    let edge = TestEdge::start(&toml).await;
+    let edge = TestEdge::start(&logging_to(&(origin.config(ROUTE) + &keys()), &file, "")).await;
     let path = case_path(&fixtures(), "canned");
     let (stem, query) = path.split_once('?').unwrap();
     let host = [("host", "cdn.example.com")];

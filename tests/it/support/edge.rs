@@ -9,6 +9,19 @@ use tokio::net::TcpListener;
 
 use super::client::{Client, Reply};
 
+/// `toml` with its access log going to `file` (and `server_extra` added to
+/// `[server]`).
+pub fn logging_to(toml: &str, file: &Path, server_extra: &str) -> String {
+    toml.replacen(
+        "[server]",
+        &format!(
+            "[server]\naccess_log = {:?}\n{server_extra}",
+            file.display().to_string()
+        ),
+        1,
+    )
+}
+
 pub struct TestEdge {
     pub running: Option<Running>,
     pub addr: SocketAddr,
