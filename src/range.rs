@@ -4,14 +4,19 @@
 //! does not tell an unsatisfiable set (416) from an invalid header (ignored),
 //! which is exactly the distinction the RFC needs here.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use headers::{ETag, HeaderMapExt, IfRange};
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 
 use crate::body::EdgeBody;
 use crate::cache::object::Variant;
+use crate::origin::BoxError;
 
 /// More ranges than this, or overlapping ones, are answered with the whole
 /// representation: cheaper for both sides than hundreds of parts.
@@ -114,30 +119,78 @@ pub fn parse(value: &str, len: u64) -> RangeOutcome {
 }
 
 /// A 206 for `ranges` of the identity variant: one part, or
-/// `multipart/byteranges` for several.
+/// `multipart/byteranges` for several. Neither copies the payload: one part
+/// is a slice of the stored bytes, several are such slices sent between
+/// small rendered part heads (`Parts`), so a client that stops reading
+/// holds references to the stored body, never a copy of it.
 pub fn partial(identity: &Variant, ranges: &[(u64, u64)]) -> Response<EdgeBody> {
     let len = identity.body.len() as u64;
     let mut headers = identity.headers.clone();
-    let body = if let [(a, b)] = ranges {
+    let (body, length) = if let [(a, b)] = ranges {
         headers.insert(header::CONTENT_RANGE, content_range(*a, *b, len));
-        identity.body.slice(*a as usize..=*b as usize)
+        let body = identity.body.slice(*a as usize..=*b as usize);
+        let length = body.len() as u64;
+        (EdgeBody::bytes(body), length)
     } else {
         let boundary = boundary();
         let content_type = headers.remove(header::CONTENT_TYPE);
-        let mut body = BytesMut::new();
+        let mut pieces = Vec::with_capacity(ranges.len() * 2 + 1);
         for &(a, b) in ranges {
-            part_head(&mut body, &boundary, content_type.as_ref(), (a, b), len);
-            body.extend_from_slice(&identity.body[a as usize..=b as usize]);
+            let mut head = BytesMut::new();
+            part_head(&mut head, &boundary, content_type.as_ref(), (a, b), len);
+            pieces.push(head.freeze());
+            pieces.push(identity.body.slice(a as usize..=b as usize));
         }
-        body.extend_from_slice(multipart_close(&boundary).as_bytes());
+        pieces.push(Bytes::from(multipart_close(&boundary)));
         headers.insert(header::CONTENT_TYPE, multipart_type(&boundary));
-        body.freeze()
+        let parts = Parts::new(pieces);
+        let length = parts.remaining;
+        (EdgeBody::Stream(parts.boxed_unsync()), length)
     };
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    let mut resp = Response::new(EdgeBody::bytes(body));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
     *resp.headers_mut() = headers;
     resp
+}
+
+/// A body sent as a list of buffers, one frame each, in order: the pieces
+/// of a `multipart/byteranges` answer.
+pub struct Parts {
+    pieces: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl Parts {
+    pub fn new(pieces: Vec<Bytes>) -> Parts {
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        Parts {
+            pieces: pieces.into_iter(),
+            remaining,
+        }
+    }
+}
+
+impl Body for Parts {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let next = this.pieces.find(|p| !p.is_empty());
+        if let Some(p) = &next {
+            this.remaining -= p.len() as u64;
+        }
+        Poll::Ready(next.map(|p| Ok(Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// 416 with `Content-Range: bytes */LEN` and the variant's validators.
