@@ -29,6 +29,7 @@ use crate::drain::{ConnectionGuard, Drain, Phase};
 use crate::gated::Gated;
 use crate::idle::{Activity, InFlight, Quiet, Watched};
 use crate::proxy_protocol;
+use crate::sending::Sending;
 
 /// A client that has not finished its PROXY header or TLS handshake by
 /// then is dropped: it holds a socket and a task and has asked for nothing.
@@ -192,7 +193,7 @@ where
     let mut watcher = Gated::new(async {
         tokio::select! {
             () = drain.reached(Phase::Draining) => None,
-            quiet = activity.quiet(limits.keepalive_timeout, limits.header_read_timeout, &h2) => Some(quiet),
+            quiet = activity.quiet(limits, &h2) => Some(quiet),
         }
     });
     tokio::select! {
@@ -203,6 +204,20 @@ where
             // A slow head is dropped, as hyper's own timeout did: there is
             // no request to answer.
             Some(Quiet::SlowHead) => return,
+            // A client that takes no bytes: HTTP/1 closes at once, HTTP/2
+            // says GOAWAY and closes once that went or the limit passed
+            // again (its stalled streams would never finish).
+            Some(Quiet::Stalled) => {
+                tracing::debug!(peer = %peer.addr, "no send progress for send_timeout; closing");
+                if h2.load(Ordering::Relaxed) {
+                    conn.as_mut().graceful_shutdown();
+                    tokio::select! {
+                        r = conn.as_mut() => done(r),
+                        () = tokio::time::sleep(limits.send_timeout) => {}
+                    }
+                }
+                return;
+            }
             // Idle: HTTP/1 closes at once, HTTP/2 says GOAWAY first.
             Some(Quiet::Idle) => {
                 conn.as_mut().graceful_shutdown();
@@ -233,7 +248,8 @@ type Panic = Box<dyn std::any::Any + Send>;
 type Caught<F> = Either<CatchUnwind<AssertUnwindSafe<F>>, Ready<Result<Response<EdgeBody>, Panic>>>;
 
 /// The service's future: the handler's answer (or its panic's 500), then
-/// what the connection adds on the way out. A plain struct, not an async
+/// what the connection adds on the way out: the body becomes `Sending`,
+/// which holds the request in flight until it is sent. A plain struct, not an async
 /// block or a closure combinator: small, and `Send` without the
 /// higher-ranked lifetime trouble closures over a panic payload hit.
 struct Answer<F> {
@@ -243,14 +259,13 @@ struct Answer<F> {
 }
 
 impl<F: Future<Output = Response<EdgeBody>> + Unpin> Future for Answer<F> {
-    type Output = Result<Response<EdgeBody>, std::convert::Infallible>;
+    type Output = Result<Response<Sending>, std::convert::Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let answer = ready!(Pin::new(&mut self.answer).poll(cx));
         let (in_flight, peer, is_h2) = self.done.take().expect("polled after completion");
         let mut resp = answer.unwrap_or_else(|panic| panicked(&panic, peer));
         let draining = in_flight.draining();
-        drop(in_flight);
         // While draining, an HTTP/1 client is told to reconnect. After a
         // 414 or 431 the connection closes, as nginx does: whatever else the
         // client pipelined behind an oversized head is not trusted to start
@@ -259,7 +274,7 @@ impl<F: Future<Output = Response<EdgeBody>> + Unpin> Future for Answer<F> {
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        Poll::Ready(Ok(resp))
+        Poll::Ready(Ok(resp.map(|body| Sending::new(body, in_flight, is_h2))))
     }
 }
 

@@ -1,8 +1,11 @@
 //! Client timeouts without a timer per request: keep-alive idle (no
-//! request in flight and no bytes moving for `keepalive_timeout`) and the
+//! request in flight and no bytes moving for `keepalive_timeout`), the
 //! request-head timeout (`header_read_timeout`: no request begun or ended,
 //! none in flight and nothing written for that long: a slowloris client
-//! trickling header bytes, or one that connects and never asks).
+//! trickling header bytes, or one that connects and never asks) and the
+//! send timeout (`send_timeout`: response bytes waiting and none taken for
+//! that long: a client that stops reading, or an HTTP/2 client that never
+//! opens its flow-control window; nginx's `send_timeout`).
 //!
 //! hyper has no idle timeout of its own for HTTP/2, and its HTTP/1 header
 //! read timeout arms, polls and drops a timer for every request (about a
@@ -21,6 +24,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::config::ClientLimits;
 use crate::zerocopy::{self, Sink};
 
 /// What a connection did: I/O events, requests begun and ended, requests
@@ -35,6 +39,14 @@ pub struct Activity {
     /// Requests begun plus requests ended.
     requests: AtomicU64,
     in_flight: AtomicUsize,
+    /// The last write found the socket full (the next one that goes
+    /// through clears it).
+    blocked: AtomicBool,
+    /// HTTP/2 bodies that handed out a piece and wait to be asked for the
+    /// next (`sending`): the stream waits on the client.
+    waiting: AtomicUsize,
+    /// Pieces taken after such a wait: HTTP/2 send progress.
+    taken: AtomicU64,
     /// The node's drain flag (`Drain::flag`), read as each response leaves.
     draining: Arc<AtomicBool>,
 }
@@ -46,6 +58,8 @@ pub enum Quiet {
     Idle,
     /// No whole request head for `header_read_timeout` (HTTP/1 only).
     SlowHead,
+    /// Response bytes waiting and none taken for `send_timeout`.
+    Stalled,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -59,6 +73,9 @@ impl Activity {
             written: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            blocked: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            taken: AtomicU64::new(0),
             draining,
         }
     }
@@ -70,42 +87,61 @@ impl Activity {
         InFlight(self.clone())
     }
 
-    /// Returns once the connection has been idle for `keepalive`, or (while
-    /// `h2` is unset) has gone `head_timeout` without a request.
-    pub async fn quiet(&self, keepalive: Duration, head_timeout: Duration, h2: &AtomicBool) -> Quiet {
-        let tick = keepalive.min(head_timeout);
-        let (mut idle, mut headless) = (Duration::ZERO, Duration::ZERO);
-        let sample = || {
-            (
-                self.io.load(Ordering::Relaxed),
-                self.written.load(Ordering::Relaxed),
-                self.requests.load(Ordering::Relaxed),
-            )
+    /// Returns once the connection has been idle for `keepalive_timeout`,
+    /// has gone `header_read_timeout` without a request (while `h2` is
+    /// unset), or has had response bytes waiting and none taken for
+    /// `send_timeout`.
+    pub async fn quiet(&self, limits: &ClientLimits, h2: &AtomicBool) -> Quiet {
+        let (keepalive, head_timeout) = (limits.keepalive_timeout, limits.header_read_timeout);
+        let tick = keepalive.min(head_timeout).min(limits.send_timeout);
+        let (mut idle, mut headless, mut stalled) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let sample = || Sample {
+            io: self.io.load(Ordering::Relaxed),
+            written: self.written.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            taken: self.taken.load(Ordering::Relaxed),
         };
         let mut last = sample();
         loop {
             tokio::time::sleep(tick).await;
             let now = sample();
             let waiting = self.in_flight.load(Ordering::Relaxed) == 0;
-            idle = if waiting && now.0 == last.0 {
-                idle + tick
-            } else {
-                Duration::ZERO
-            };
-            headless = if waiting && now.1 == last.1 && now.2 == last.2 {
-                headless + tick
-            } else {
-                Duration::ZERO
-            };
+            let grow = |d: Duration, quiet: bool| if quiet { d + tick } else { Duration::ZERO };
+            idle = grow(idle, waiting && now.io == last.io);
+            headless = grow(
+                headless,
+                waiting && now.written == last.written && now.requests == last.requests,
+            );
+            stalled = grow(stalled, self.stalled(&now, &last, h2.load(Ordering::Relaxed)));
             if idle >= keepalive {
                 return Quiet::Idle;
             }
             if headless >= head_timeout && !h2.load(Ordering::Relaxed) {
                 return Quiet::SlowHead;
             }
+            if stalled >= limits.send_timeout {
+                return Quiet::Stalled;
+            }
             last = now;
         }
     }
+
+    /// Nothing sent since `last` though something waits to be: the socket
+    /// is full and no write went through, or (HTTP/2) a body waits to be
+    /// asked for its next piece and no body was.
+    fn stalled(&self, now: &Sample, last: &Sample, h2: bool) -> bool {
+        let socket = self.blocked.load(Ordering::Relaxed) && now.written == last.written;
+        let streams = h2 && self.waiting.load(Ordering::Relaxed) > 0 && now.taken == last.taken;
+        socket || streams
+    }
+}
+
+/// The counters a watcher compares from one tick to the next.
+struct Sample {
+    io: u64,
+    written: u64,
+    requests: u64,
+    taken: u64,
 }
 
 pub struct InFlight(Arc<Activity>);
@@ -115,6 +151,17 @@ impl InFlight {
     /// reconnect).
     pub fn draining(&self) -> bool {
         self.0.draining.load(Ordering::Relaxed)
+    }
+
+    /// An HTTP/2 body handed out a piece and waits to be asked again.
+    pub fn waiting(&self) {
+        self.0.waiting.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// ... and was asked again (or is gone).
+    pub fn taken(&self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+        bump(&self.0.taken);
     }
 }
 
@@ -136,9 +183,14 @@ impl<I> Watched<I> {
         bump(&self.activity.io);
     }
 
-    fn wrote(&self) {
-        bump(&self.activity.io);
-        bump(&self.activity.written);
+    /// After a write: progress, or (`Pending`) a full socket.
+    fn wrote<T>(&self, r: &Poll<T>) {
+        let blocked = r.is_pending();
+        self.activity.blocked.store(blocked, Ordering::Relaxed);
+        if !blocked {
+            bump(&self.activity.io);
+            bump(&self.activity.written);
+        }
     }
 }
 
@@ -155,9 +207,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
 impl<I: AsyncWrite + Sink + Unpin> AsyncWrite for Watched<I> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
-        if r.is_ready() {
-            self.wrote();
-        }
+        self.wrote(&r);
         r
     }
 
@@ -170,9 +220,7 @@ impl<I: AsyncWrite + Sink + Unpin> AsyncWrite for Watched<I> {
             Some(r) => r,
             None => Pin::new(&mut self.io).poll_write_vectored(cx, bufs),
         };
-        if r.is_ready() {
-            self.wrote();
-        }
+        self.wrote(&r);
         r
     }
 

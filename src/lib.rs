@@ -33,6 +33,7 @@ pub mod range;
 pub mod reload;
 pub mod response;
 pub mod route;
+pub mod sending;
 pub mod server;
 pub mod signed;
 pub mod slice;

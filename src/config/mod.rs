@@ -98,6 +98,10 @@ pub struct ClientLimits {
     /// Connections served at once across the edge listeners; beyond it new
     /// connections wait in the listen backlog, existing ones are unaffected.
     pub max_connections: usize,
+    /// A response with bytes waiting that the client takes none of for this
+    /// long is aborted (nginx's `send_timeout`): HTTP/1 closes the
+    /// connection, HTTP/2 sends GOAWAY and closes it.
+    pub send_timeout: Duration,
 }
 
 impl Default for ClientLimits {
@@ -106,6 +110,7 @@ impl Default for ClientLimits {
             header_read_timeout: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(75),
             max_connections: 65_536,
+            send_timeout: Duration::from_secs(60),
         }
     }
 }

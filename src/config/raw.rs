@@ -60,6 +60,7 @@ pub struct RawServer {
     pub header_read_timeout: Option<Spanned<String>>,
     pub keepalive_timeout: Option<Spanned<String>>,
     pub max_connections: Option<Spanned<i64>>,
+    pub send_timeout: Option<Spanned<String>>,
     pub cloudfront_compat: Option<bool>,
 }
 

@@ -134,6 +134,7 @@ fn limits(c: &mut Checker<'_>, raw: &RawServer) -> ClientLimits {
         &raw.keepalive_timeout,
         d.keepalive_timeout,
     );
+    let send_timeout = positive(c, "server.send_timeout", &raw.send_timeout, d.send_timeout);
     let max_connections = match &raw.max_connections {
         None => d.max_connections,
         Some(n) if (1..=1 << 24).contains(n.get_ref()) => *n.get_ref() as usize,
@@ -145,6 +146,7 @@ fn limits(c: &mut Checker<'_>, raw: &RawServer) -> ClientLimits {
         header_read_timeout,
         keepalive_timeout,
         max_connections,
+        send_timeout,
     }
 }
 

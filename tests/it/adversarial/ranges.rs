@@ -18,6 +18,7 @@ use crate::support::client::Client;
 use crate::support::s3_origin::BUCKET;
 use crate::support::{S3Origin, TestEdge};
 
+mod send_timeout;
 mod wire;
 
 use wire::{expected_multipart, put_pattern, read_head, read_to_end_counting};
