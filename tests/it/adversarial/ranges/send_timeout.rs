@@ -151,3 +151,23 @@ async fn a_slow_h2_reader_that_keeps_reading_is_served_whole() {
     }
     assert!(!conn.is_finished(), "the connection carries on");
 }
+
+#[test]
+fn send_timeout_must_be_a_positive_duration() {
+    let base = "[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n";
+    for (value, why) in [("0s", "more than 0s"), ("soon", "soon")] {
+        let toml = format!("[server]\nsend_timeout = \"{value}\"\n\n{base}");
+        let err = cachefront::config::Config::parse(&toml, std::path::Path::new("."))
+            .expect_err(value)
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("server.send_timeout") && err.contains(why),
+            "{err}"
+        );
+    }
+    let toml = format!("[server]\nsend_timeout = \"90s\"\n\n{base}");
+    let config = cachefront::config::Config::parse(&toml, std::path::Path::new(".")).unwrap();
+    assert_eq!(config.server.limits.send_timeout, Duration::from_secs(90));
+    let default = cachefront::config::Config::parse(base, std::path::Path::new(".")).unwrap();
+    assert_eq!(default.server.limits.send_timeout, Duration::from_secs(60));
+}
