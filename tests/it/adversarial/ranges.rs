@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -172,7 +171,7 @@ fn check_multipart(reply: &crate::support::client::Reply, len: usize) {
         len,
     );
     assert_eq!(reply.header("content-length"), want.len().to_string());
-    assert!(reply.body == Bytes::from(want), "multipart body is byte-exact");
+    assert!(reply.body == want, "multipart body is byte-exact");
 }
 
 #[tokio::test]

@@ -154,7 +154,8 @@ async fn a_slow_h2_reader_that_keeps_reading_is_served_whole() {
 
 #[test]
 fn send_timeout_must_be_a_positive_duration() {
-    let base = "[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n";
+    let base =
+        "[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n";
     for (value, why) in [("0s", "more than 0s"), ("soon", "soon")] {
         let toml = format!("[server]\nsend_timeout = \"{value}\"\n\n{base}");
         let err = cachefront::config::Config::parse(&toml, std::path::Path::new("."))
