@@ -60,6 +60,8 @@ enum Phase {
     /// Stale: revalidate (or refetch) before answering.
     Stale(Arc<CachedObject>),
     Pass,
+    /// The URL's last answer was not shareable: fill alone (hit-for-miss).
+    HitForMiss,
     Miss,
 }
 
@@ -252,6 +254,7 @@ impl Edge {
         let discriminator = entry.as_ref().map_or(0, |e| e.discriminator(req.headers()));
         let phase = match &entry {
             Some(Entry::Pass) => Phase::Pass,
+            Some(Entry::HitForMiss) => Phase::HitForMiss,
             Some(e) => match e.select(req.headers()) {
                 Some(obj) if obj.is_fresh(now) => Phase::Fresh(obj.clone()),
                 // A stale sliced object is simply fetched again (slice by slice).
@@ -341,7 +344,7 @@ pub fn hit_future_size() -> usize {
     fn size_of_future<F: std::future::Future>(_: &F) -> usize {
         std::mem::size_of::<F>()
     }
-    let store = Store::new(1 << 20, std::time::Duration::ZERO, 1);
+    let store = Store::new(1 << 20, std::time::Duration::ZERO, 1, std::time::Duration::ZERO);
     let metrics = Metrics::new(store.clone());
     let edge: Arc<Edge> = Arc::new(Edge {
         router: Router::new(Vec::new()),

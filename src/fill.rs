@@ -35,9 +35,14 @@ pub enum FillError {
     /// (changed object, wrong range): nothing of it is used.
     #[error("slice does not match its object: {0}")]
     SliceMismatch(String),
-    /// The origin's own 5xx answer, passed on to clients, never stored.
-    #[error("origin answered {}", .0.status)]
-    Upstream(Arc<CachedObject>),
+    /// The origin's own 5xx answer, passed on to clients, never stored;
+    /// passed on to waiters too only if `shareable` (RFC 9111 §3 apart
+    /// from status: no `private`, `no-store`, `Set-Cookie`...).
+    #[error("origin answered {}", .response.status)]
+    Upstream {
+        response: Arc<CachedObject>,
+        shareable: bool,
+    },
 }
 
 impl FillError {
@@ -46,7 +51,7 @@ impl FillError {
         match self {
             FillError::Origin(OriginError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
             FillError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            FillError::Upstream(obj) => obj.status,
+            FillError::Upstream { response, .. } => response.status,
             _ => StatusCode::BAD_GATEWAY,
         }
     }
@@ -174,11 +179,17 @@ pub(crate) async fn from_response(
     object.omit_on_hit = omit_on_hit;
     let object = Arc::new(object);
     if status.is_server_error() {
-        return Err(FillError::Upstream(object));
+        let cc = freshness::directives(&stored_view);
+        let shareable = !cc.no_store && freshness::shareable(&cc, &stored_view, job.facts, policy);
+        return Err(FillError::Upstream {
+            response: object,
+            shareable,
+        });
     }
     Ok(match lifetime {
         Some(_) if !object.timing.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
-        _ => FillResult::Uncached(object),
+        Some(_) => FillResult::Uncached(object),
+        None => FillResult::Unstorable(object),
     })
 }
 
@@ -254,7 +265,7 @@ fn refresh(
     let object = Arc::new(object);
     match lifetime {
         Some(_) => FillResult::Refreshed(object),
-        None => FillResult::Uncached(object),
+        None => FillResult::Unstorable(object),
     }
 }
 

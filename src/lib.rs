@@ -192,7 +192,8 @@ impl Running {
 
 /// Builds origins and routes and starts serving on `listeners`.
 pub async fn start(config: Config, listeners: Listeners) -> Result<Running, StartError> {
-    let store = Store::new(config.cache.capacity, config.cache.keep, config.cache.max_fills);
+    let cache = &config.cache;
+    let store = Store::new(cache.capacity, cache.keep, cache.max_fills, cache.hit_for_miss);
     let tls = match (&listeners.tls, &config.server.tls) {
         (Some(_), Some(t)) => Some(Arc::new(ArcSwap::new(tls::acceptor_config(t)?))),
         (Some(_), None) => return Err(StartError::NoCertificate),

@@ -79,10 +79,10 @@ impl Site {
                 .and_then(|p| p.origins.get(name).cloned());
             let built = match reused {
                 Some(o) => o,
-                None => Arc::new(MeteredOrigin::new(
-                    build_origin(name, cfg, &identity).await?,
-                    metrics.origin(name),
-                )),
+                None => Arc::new(
+                    MeteredOrigin::new(build_origin(name, cfg, &identity).await?, metrics.origin(name))
+                        .with_max_fills(cfg.max_fills),
+                ),
             };
             origins.insert(name.clone(), built);
         }
@@ -97,10 +97,15 @@ impl Site {
         let mut routes = Vec::new();
         for r in &config.routes {
             // Compat mode changes what fills render (no zstd, S3's 403), so
-            // it is part of what a cached entry was made under.
+            // it is part of what a cached entry was made under; an origin's
+            // fill limit is not.
+            let origin = OriginConfig {
+                max_fills: 0,
+                ..config.origins[&r.origin].clone()
+            };
             let fingerprint = format!(
-                "{r:?}|{:?}|{}|{}",
-                config.origins[&r.origin], config.server.name, config.server.cloudfront_compat
+                "{r:?}|{origin:?}|{}|{}",
+                config.server.name, config.server.cloudfront_compat
             );
             let id = previous
                 .and_then(|p| p.route_ids.get(&fingerprint).copied())
@@ -274,6 +279,8 @@ fn warn_fixed(old: &Config, new: &Config) {
         ("server.access_log", o.access_log != n.access_log),
         ("server.access_log_buffer", o.access_log_buffer != n.access_log_buffer),
         ("cache.capacity", old.cache.capacity != new.cache.capacity),
+        ("cache.max_fills", old.cache.max_fills != new.cache.max_fills),
+        ("cache.hit_for_miss", old.cache.hit_for_miss != new.cache.hit_for_miss),
         ("server.tls (added or removed)", o.tls.is_some() != n.tls.is_some()),
     ];
     for (key, changed) in fixed {

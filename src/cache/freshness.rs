@@ -93,16 +93,7 @@ pub fn decide(
     } else if cc.no_store {
         return None;
     }
-    if cc.private {
-        return None;
-    }
-    if request.authorization && !(cc.must_revalidate || cc.public || cc.s_maxage.is_some()) {
-        return None;
-    }
-    if headers.contains_key(header::SET_COOKIE) && !policy.store_set_cookie {
-        return None;
-    }
-    if vary_star(headers) {
+    if !shareable(&cc, headers, request, policy) {
         return None;
     }
     let explicit = if cc.no_cache {
@@ -141,6 +132,16 @@ pub fn decide(
         must_revalidate: cc.must_revalidate || cc.proxy_revalidate || cc.s_maxage.is_some() || cc.no_cache,
         from_error_ttl,
     })
+}
+
+/// RFC 9111 §3 and §3.5 on who else may be served a response, whatever
+/// its status and freshness: not `private`; to a request with
+/// `Authorization` only if `public`, `s-maxage` or `must-revalidate`; no
+/// `Set-Cookie` unless the route stores it; not `Vary: *`.
+pub fn shareable(cc: &Directives, headers: &HeaderMap, request: RequestFacts, policy: &RoutePolicy) -> bool {
+    let authorization_allowed = !request.authorization || cc.must_revalidate || cc.public || cc.s_maxage.is_some();
+    let cookie_allowed = policy.store_set_cookie || !headers.contains_key(header::SET_COOKIE);
+    !cc.private && authorization_allowed && cookie_allowed && !vary_star(headers)
 }
 
 fn vary_star(headers: &HeaderMap) -> bool {

@@ -1,20 +1,11 @@
-//! The store: a moka cache bounded in bytes, with per-entry expiry, and
-//! request coalescing.
-//!
-//! Coalescing is ours rather than moka's `try_get_with` because a fill must
-//! outlive the client that started it: moka runs the init future inside the
-//! first caller, so that caller's disconnect would cancel the fill (and the
-//! next waiter would start another). Here the fill runs in a spawned task
-//! that stores its own result; callers only await a shared handle to it.
+//! The store: a moka cache bounded in bytes, with per-entry expiry. Fills
+//! and what is kept of them are in `coalesce`.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 use moka::Expiry;
 use moka::notification::RemovalCause;
 use moka::ops::compute::{CompResult, Op};
@@ -23,14 +14,20 @@ use moka::sync::Cache;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{RwLock, Semaphore, watch};
 
+use super::coalesce::SharedFill;
 use super::key::KeyParts;
 use super::purge::{KeyMatcher, Purges};
 use super::{CacheKey, CachedObject};
-use crate::fill::FillError;
 
 /// How long an object found too large to cache is passed without a fill
 /// attempt (Varnish's "hit-for-pass", with its default of two minutes).
 pub const PASS_TTL: Duration = Duration::from_secs(120);
+
+/// Default of `cache.hit_for_miss`: how long a URL whose answer could not
+/// be shared fills without coalescing. Short, because it only matters
+/// while the URL is hot (each unshareable answer renews it), and a
+/// storable answer replaces it at once anyway.
+pub const HIT_FOR_MISS: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub enum Entry {
@@ -38,8 +35,14 @@ pub enum Entry {
     /// Responses with `Vary`: one per secondary key (at most
     /// `MAX_VARIANTS`, most recent first).
     Variants(Arc<Vec<Arc<CachedObject>>>),
-    /// The object is not cacheable (too large): stream it from the origin.
+    /// The object is not cacheable (too large): stream it from the origin
+    /// (Varnish's hit-for-pass).
     Pass,
+    /// The URL's last answer could not be shared (RFC 9111 §3: `private`,
+    /// `no-store`, `Set-Cookie`, `Authorization`...): each request fills
+    /// on its own, none waits on another's fill, and a storable answer
+    /// replaces this (Varnish's hit-for-miss). Lives `cache.hit_for_miss`.
+    HitForMiss,
 }
 
 /// Secondary keys kept per URL: enough for languages or encodings, not for
@@ -52,7 +55,7 @@ impl Entry {
         match self {
             Entry::Object(o) => Some(o),
             Entry::Variants(list) => list.iter().find(|o| o.usable_for(request)),
-            Entry::Pass => None,
+            Entry::Pass | Entry::HitForMiss => None,
         }
     }
 
@@ -68,57 +71,38 @@ impl Entry {
     }
 }
 
-/// The outcome of one fill, shared by every request that waited for it.
-#[derive(Debug, Clone)]
-pub enum FillResult {
-    /// Stored in the cache.
-    Stored(Arc<CachedObject>),
-    /// A stale entry revalidated by a 304: stored with refreshed headers.
-    Refreshed(Arc<CachedObject>),
-    /// A complete response that must not be stored (e.g. `no-store`).
-    Uncached(Arc<CachedObject>),
-    /// Too large to hold whole: stored as slices; the object's entry and
-    /// the slice this fill fetched.
-    Sliced {
-        meta: Arc<CachedObject>,
-        index: u64,
-        slice: Arc<CachedObject>,
-    },
-    /// Too large to hold: each waiter streams it from the origin.
-    Pass,
-    Failed(FillError),
-}
-
-type SharedFill = Shared<BoxFuture<'static, FillResult>>;
-
 pub struct Store {
     /// foldhash, not std's SipHash: hashing the key was 370 of a 1 KiB
     /// hit's ~18k instructions with SipHash (callgrind). The seed is random
     /// per process, so keys that collide cannot be chosen from outside.
-    cache: Cache<CacheKey, Entry, foldhash::quality::RandomState>,
-    inflight: Mutex<HashMap<(CacheKey, u64), SharedFill>>,
+    pub(super) cache: Cache<CacheKey, Entry, foldhash::quality::RandomState>,
+    pub(super) inflight: Mutex<HashMap<(CacheKey, u64), SharedFill>>,
     /// Background jobs (best-level re-compression) still running.
     background: watch::Sender<usize>,
     /// Bounds CPU-heavy background jobs to one per core, so a burst of new
     /// objects cannot take every core from the hit path.
     pub background_permits: Arc<Semaphore>,
     /// Invalidations: the generation fills check before storing.
-    purges: RwLock<Purges>,
+    pub(super) purges: RwLock<Purges>,
     /// `purges`' generation, readable without the lock when a fill starts.
-    generation: AtomicU64,
+    pub(super) generation: AtomicU64,
     /// Entries removed for space or expiry (metrics).
     pub evictions: Counter,
     /// Requests that joined a fill already in flight (metrics).
     pub coalesced: Counter,
     /// Bounds origin fills running at once (`cache.max_fills`), and with
-    /// `max_object_size` the bytes they buffer; more fills queue.
-    fill_permits: Arc<Semaphore>,
+    /// `max_object_size` the bytes they buffer; more fills queue. Each
+    /// origin's own share is taken first (see `coalesce`).
+    pub(super) fill_permits: Arc<Semaphore>,
+    /// How long `Entry::HitForMiss` lives (`cache.hit_for_miss`); zero: off.
+    hit_for_miss: Duration,
 }
 
 /// Entries stay past freshness for revalidation and stale serving: for
 /// `cache.keep` or the longest stale window, whichever is longer.
 struct EntryExpiry {
     keep: Duration,
+    hit_for_miss: Duration,
 }
 
 impl Expiry<CacheKey, Entry> for EntryExpiry {
@@ -131,6 +115,7 @@ impl Expiry<CacheKey, Entry> for EntryExpiry {
                 .max()
                 .unwrap_or_default(),
             Entry::Pass => PASS_TTL,
+            Entry::HitForMiss => self.hit_for_miss,
         })
     }
 
@@ -147,21 +132,6 @@ impl Expiry<CacheKey, Entry> for EntryExpiry {
 
 fn retention(o: &CachedObject, keep: Duration, now: Instant) -> Duration {
     o.time_to_live(now) + keep.max(o.timing.stale_while_revalidate).max(o.timing.stale_if_error)
-}
-
-/// Removes a fill from the in-flight map when its task ends, after the
-/// result is stored, so a later lookup finds either the fill or the entry.
-struct Registration {
-    store: Arc<Store>,
-    slot: (CacheKey, u64),
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        if let Ok(mut inflight) = self.store.inflight.lock() {
-            inflight.remove(&self.slot);
-        }
-    }
 }
 
 /// Marks a background job as running while alive.
@@ -183,7 +153,7 @@ pub struct Usage {
 }
 
 impl Store {
-    pub fn new(capacity: u64, keep: Duration, max_fills: usize) -> Arc<Store> {
+    pub fn new(capacity: u64, keep: Duration, max_fills: usize, hit_for_miss: Duration) -> Arc<Store> {
         let evictions = Counter::default();
         let evicted = evictions.clone();
         let cache = Cache::builder()
@@ -191,9 +161,9 @@ impl Store {
             .weigher(|_: &CacheKey, e: &Entry| match e {
                 Entry::Object(o) => o.weight(),
                 Entry::Variants(list) => list.iter().map(|o| o.weight()).fold(0u32, u32::saturating_add),
-                Entry::Pass => 64,
+                Entry::Pass | Entry::HitForMiss => 64,
             })
-            .expire_after(EntryExpiry { keep })
+            .expire_after(EntryExpiry { keep, hit_for_miss })
             // LRU, not TinyLFU: a freshly filled object must never be
             // refused admission, or every request for it would be a miss.
             .eviction_policy(EvictionPolicy::lru())
@@ -215,6 +185,7 @@ impl Store {
             evictions,
             coalesced: Counter::default(),
             fill_permits: Arc::new(Semaphore::new(max_fills)),
+            hit_for_miss,
         })
     }
 
@@ -225,87 +196,9 @@ impl Store {
         self.cache.get(key)
     }
 
-    /// Joins the fill in flight for `key`, or starts one with `fill`. The
-    /// fill runs detached: it completes and stores its result even if every
-    /// caller goes away.
-    /// `discriminator` separates fills of different `Vary` secondary keys.
-    pub fn fill<F, Fut>(
-        self: &Arc<Self>,
-        key: CacheKey,
-        discriminator: u64,
-        fill: F,
-    ) -> impl Future<Output = FillResult> + use<F, Fut>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = FillResult> + Send + 'static,
-    {
-        let mut inflight = self.inflight.lock().expect("inflight lock poisoned");
-        let slot = (key, discriminator);
-        if let Some(shared) = inflight.get(&slot) {
-            self.coalesced.inc();
-            return shared.clone();
-        }
-        let generation = self.generation.load(Ordering::SeqCst);
-        let store = self.clone();
-        let fut = fill();
-        let task_key = slot.0.clone();
-        let task_slot = slot.clone();
-        let task = tokio::spawn(async move {
-            // Deregisters the fill however it ends, panics included.
-            let _registered = Registration {
-                store: store.clone(),
-                slot: task_slot,
-            };
-            // A fill that finished between our caller's lookup and our
-            // registration has already stored its object: use it.
-            let result = match store.cache.get(&task_key) {
-                Some(Entry::Object(o)) if o.is_fresh(Instant::now()) => FillResult::Stored(o),
-                _ => {
-                    // Queued behind `max_fills` others; the semaphore is never closed.
-                    let _permit = store.fill_permits.clone().acquire_owned().await;
-                    fut.await
-                }
-            };
-            // Held across the insert: see `purge` for why.
-            let purges = store.purges.read().await;
-            if purges.purged_since(generation, &task_key) {
-                tracing::debug!(key = task_key.key(), "invalidated during its fill: not stored");
-                return result;
-            }
-            match &result {
-                FillResult::Refreshed(o) => store.put(task_key.clone(), o.clone()),
-                FillResult::Stored(o) => {
-                    store.put(task_key.clone(), o.clone());
-                    if o.compressible && o.secondary.is_none() {
-                        crate::fill::recompress_in_background(&store, task_key.clone(), o.clone());
-                    }
-                }
-                FillResult::Sliced { meta, index, slice } => {
-                    if let Some(info) = meta.sliced {
-                        let slice_key = info.key(&task_key, *index);
-                        store.cache.insert(slice_key, Entry::Object(slice.clone()));
-                    }
-                    store.put(task_key.clone(), meta.clone());
-                }
-                FillResult::Pass => store.cache.insert(task_key.clone(), Entry::Pass),
-                FillResult::Uncached(_) | FillResult::Failed(_) => {}
-            }
-            drop(purges);
-            result
-        });
-        let shared = async move {
-            task.await
-                .unwrap_or_else(|e| FillResult::Failed(FillError::Internal(e.to_string())))
-        }
-        .boxed()
-        .shared();
-        inflight.insert(slot, shared.clone());
-        shared
-    }
-
     /// Stores a response: alone, or among the `Vary` variants of its URL
     /// (replacing the one with the same secondary key).
-    fn put(&self, key: CacheKey, object: Arc<CachedObject>) {
+    pub(super) fn put(&self, key: CacheKey, object: Arc<CachedObject>) {
         if object.secondary.is_none() {
             self.cache.insert(key, Entry::Object(object));
             return;
@@ -322,6 +215,21 @@ impl Store {
             }
             Op::Put(Entry::Variants(Arc::new(list)))
         });
+    }
+
+    /// Marks `key` as uncacheable for `cache.hit_for_miss`. `Vary` variants
+    /// stored under it stay: their requests are hits, and the others fill
+    /// per secondary key, so they do not queue behind one fill anyway.
+    pub(super) fn mark_uncacheable(&self, key: CacheKey) {
+        if self.hit_for_miss.is_zero() {
+            return;
+        }
+        self.cache
+            .entry(key)
+            .and_compute_with(|current| match current.as_ref().map(|e| e.value()) {
+                Some(Entry::Variants(_)) => Op::Nop,
+                _ => Op::Put(Entry::HitForMiss),
+            });
     }
 
     /// Removes the entry for `key` (all its variants).

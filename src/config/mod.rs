@@ -149,6 +149,9 @@ pub struct CacheConfig {
     /// Origin fills running at once; more wait their turn. With
     /// `max_object_size` this bounds the bytes buffered from origins.
     pub max_fills: usize,
+    /// How long a URL whose answer could not be shared fills without
+    /// coalescing (Varnish's hit-for-miss); zero: never.
+    pub hit_for_miss: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +160,8 @@ pub struct OriginConfig {
     pub kind: OriginKind,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// Fills from this origin at once (within `cache.max_fills`).
+    pub max_fills: usize,
 }
 
 #[derive(Debug, Clone)]

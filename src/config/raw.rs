@@ -80,6 +80,7 @@ pub struct RawCache {
     pub max_object_size: Option<Spanned<String>>,
     pub keep: Option<Spanned<String>>,
     pub max_fills: Option<Spanned<i64>>,
+    pub hit_for_miss: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +101,7 @@ pub struct RawOrigin {
     // both
     pub connect_timeout: Option<Spanned<String>>,
     pub response_timeout: Option<Spanned<String>>,
+    pub max_fills: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,6 +21,8 @@ const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Origin fills at once: far above what a healthy origin needs, low enough
 /// that 256 x `max_object_size` bounds the memory buffered from origins.
 const DEFAULT_MAX_FILLS: usize = 256;
+/// Longest `cache.hit_for_miss`: past this a marker only delays coalescing.
+const MAX_HIT_FOR_MISS: Duration = Duration::from_secs(3600);
 /// moka weighs entries in `u32`, and one object must fit in one weight.
 const MAX_OBJECT_SIZE_LIMIT: u64 = 1 << 31;
 
@@ -103,6 +105,16 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             .err("cache.max_fills", "must be between 1 and 65536", n.span())
             .unwrap_or(DEFAULT_MAX_FILLS),
     };
+    let hit_for_miss = c.duration(
+        "cache.hit_for_miss",
+        &raw.cache.hit_for_miss,
+        crate::cache::store::HIT_FOR_MISS,
+    );
+    if let Some(s) = &raw.cache.hit_for_miss
+        && hit_for_miss > MAX_HIT_FOR_MISS
+    {
+        c.err::<()>("cache.hit_for_miss", "must be at most 1h", s.span());
+    }
     if let Some(s) = &raw.cache.max_object_size
         && max_object_size >= MAX_OBJECT_SIZE_LIMIT
     {
@@ -111,7 +123,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
 
     let mut origins = BTreeMap::new();
     for (name, origin) in &raw.origins {
-        if let Some(o) = origin_config(&mut c, name, origin, base_dir) {
+        if let Some(o) = origin_config(&mut c, name, origin, base_dir, max_fills) {
             origins.insert(name.clone(), o);
         }
     }
@@ -188,6 +200,7 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             max_object_size,
             keep,
             max_fills,
+            hit_for_miss,
         },
         origins,
         routes,
@@ -197,9 +210,28 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
     })
 }
 
-fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_dir: &Path) -> Option<OriginConfig> {
+/// `node_fills`: `cache.max_fills`, the ceiling of every origin's.
+fn origin_config(
+    c: &mut Checker<'_>,
+    name: &str,
+    o: &Spanned<RawOrigin>,
+    base_dir: &Path,
+    node_fills: usize,
+) -> Option<OriginConfig> {
     let key = |field: &str| format!("origins.{name}.{field}");
     let raw = o.get_ref();
+    // By default half the node's: one slow origin leaves the rest to others.
+    let max_fills = match &raw.max_fills {
+        None => node_fills.div_ceil(2),
+        Some(n) if (1..=node_fills as i64).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => c
+            .err(
+                &key("max_fills"),
+                format!("must be between 1 and {node_fills} (cache.max_fills)"),
+                n.span(),
+            )
+            .unwrap_or(1),
+    };
     let connect_timeout = c.duration(&key("connect_timeout"), &raw.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
     let response_timeout = c.duration(
         &key("response_timeout"),
@@ -320,5 +352,6 @@ fn origin_config(c: &mut Checker<'_>, name: &str, o: &Spanned<RawOrigin>, base_d
         kind,
         connect_timeout,
         response_timeout,
+        max_fills,
     })
 }

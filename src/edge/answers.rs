@@ -102,8 +102,8 @@ impl Edge {
     }
 
     pub(crate) fn fill_error(&self, e: &FillError) -> Response<EdgeBody> {
-        if let FillError::Upstream(obj) = e {
-            return self.identity.upstream_error(obj);
+        if let FillError::Upstream { response, .. } = e {
+            return self.identity.upstream_error(response);
         }
         let status = e.status();
         self.identity

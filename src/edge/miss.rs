@@ -48,7 +48,11 @@ impl Edge {
                 // Revalidate behind the response; the fill is detached, so
                 // dropping its handle does not cancel it.
                 let job = self.job(route, &cache_key, req, client, Some(obj.clone()));
-                drop(self.store.fill(cache_key, discriminator, move || fill::fill(job)));
+                let permits = route.origin.fill_permits();
+                drop(
+                    self.store
+                        .fill(cache_key, discriminator, permits, move || fill::fill(job)),
+                );
                 return self.identity.hit(&obj, view, now);
             }
             Phase::Pass => {
@@ -56,35 +60,84 @@ impl Edge {
                 return self.pass(route, &request, head).await;
             }
             Phase::Stale(obj) => Some(obj),
+            Phase::HitForMiss => {
+                let job = self.job(route, &cache_key, req, client, None);
+                let permits = route.origin.fill_permits();
+                let result = self.store.fill_alone(cache_key.clone(), permits, fill::fill(job)).await;
+                return self.answer(route, &cache_key, req, client, view, None, result).await;
+            }
             Phase::Miss => None,
         };
-
-        let job = self.job(route, &cache_key, req, client, stale.clone());
-        let mut result = self
-            .store
-            .fill(cache_key.clone(), discriminator, move || fill::fill(job))
+        let result = self
+            .coalesced(route, &cache_key, req, client, discriminator, stale.clone())
             .await;
+        self.answer(route, &cache_key, req, client, view, stale, result).await
+    }
+
+    /// The fill this request waits on, and if it was another request's and
+    /// its answer may not be shared with this one, this request's own
+    /// (RFC 9111 §4: requests collapse only onto a response reusable for
+    /// each of them).
+    async fn coalesced<B>(
+        &self,
+        route: &Arc<Route>,
+        cache_key: &CacheKey,
+        req: &Request<B>,
+        client: ClientAddr,
+        discriminator: u64,
+        stale: Option<Arc<CachedObject>>,
+    ) -> FillResult {
+        let permits = route.origin.fill_permits();
+        let job = self.job(route, cache_key, req, client, stale.clone());
+        let filling = self
+            .store
+            .fill(cache_key.clone(), discriminator, permits, move || fill::fill(job));
+        let mut joined = filling.joined;
+        let mut result = filling.await;
         // A coalesced fill may have fetched another secondary key's response
         // (`Vary`): then this request needs its own.
         if let FillResult::Stored(obj) | FillResult::Uncached(obj) = &result
             && let Some(secondary) = obj.secondary.as_ref().filter(|s| !s.matches(req.headers()))
         {
             let discriminator = secondary.discriminator(req.headers());
-            let job = self.job(route, &cache_key, req, client, None);
-            result = self
+            let job = self.job(route, cache_key, req, client, None);
+            let filling = self
                 .store
-                .fill(cache_key.clone(), discriminator, move || fill::fill(job))
-                .await;
+                .fill(cache_key.clone(), discriminator, permits, move || fill::fill(job));
+            joined = filling.joined;
+            result = filling.await;
         }
+        if joined && !result.shared_with_waiters() {
+            let job = self.job(route, cache_key, req, client, stale);
+            result = self.store.fill_alone(cache_key.clone(), permits, fill::fill(job)).await;
+        }
+        result
+    }
+
+    /// The answer from a fill's result.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer<B>(
+        &self,
+        route: &Arc<Route>,
+        cache_key: &CacheKey,
+        req: &Request<B>,
+        client: ClientAddr,
+        view: &RequestView<'_>,
+        stale: Option<Arc<CachedObject>>,
+        result: FillResult,
+    ) -> Response<EdgeBody> {
+        let head = view.head;
         match result {
-            FillResult::Sliced { meta, .. } => self.sliced_miss(route, &cache_key, &meta, req, client, view).await,
+            FillResult::Sliced { meta, .. } => self.sliced_miss(route, cache_key, &meta, req, client, view).await,
             FillResult::Stored(meta) if meta.sliced.is_some() => {
-                self.sliced_miss(route, &cache_key, &meta, req, client, view).await
+                self.sliced_miss(route, cache_key, &meta, req, client, view).await
             }
-            FillResult::Stored(obj) | FillResult::Uncached(obj) => self.identity.miss(&obj, view),
+            FillResult::Stored(obj) | FillResult::Uncached(obj) | FillResult::Unstorable(obj) => {
+                self.identity.miss(&obj, view)
+            }
             FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, view),
             FillResult::Pass => {
-                let request = forward::origin_request(route, &cache_key, req, client);
+                let request = forward::origin_request(route, cache_key, req, client);
                 self.pass(route, &request, head).await
             }
             // The origin failed: a stale copy may stand in, within

@@ -1,9 +1,13 @@
-//! An origin with its metrics: requests, errors and time to response
-//! headers. Derefs to `Origin`, so routes use it as one; `get` and
+//! An origin with its metrics (requests, errors and time to response
+//! headers) and its share of fills (`origins.X.max_fills`, taken by
+//! `Store::fill`). Derefs to `Origin`, so routes use it as one; `get` and
 //! `forward` are shadowed to count.
 
 use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Instant;
+
+use tokio::sync::Semaphore;
 
 use super::{Origin, OriginError, OriginRequest, OriginResponse, RequestBody};
 use crate::metrics::OriginMetrics;
@@ -11,11 +15,28 @@ use crate::metrics::OriginMetrics;
 pub struct MeteredOrigin {
     origin: Origin,
     metrics: OriginMetrics,
+    fill_permits: Arc<Semaphore>,
 }
 
 impl MeteredOrigin {
+    /// With no fill limit of its own (the node's still applies).
     pub fn new(origin: Origin, metrics: OriginMetrics) -> MeteredOrigin {
-        MeteredOrigin { origin, metrics }
+        MeteredOrigin {
+            origin,
+            metrics,
+            fill_permits: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+        }
+    }
+
+    /// At most `n` fills from this origin at once.
+    pub fn with_max_fills(mut self, n: usize) -> MeteredOrigin {
+        self.fill_permits = Arc::new(Semaphore::new(n));
+        self
+    }
+
+    /// What a fill from this origin holds while it runs.
+    pub fn fill_permits(&self) -> &Arc<Semaphore> {
+        &self.fill_permits
     }
 
     pub async fn get(&self, req: &OriginRequest) -> Result<OriginResponse, OriginError> {

@@ -66,7 +66,8 @@ impl Slices {
                 expect: Some(self.info),
             }),
         };
-        match self.store.fill(key, 0, move || fill::fill(job)).await {
+        let permits = self.route.origin.fill_permits();
+        match self.store.fill(key, 0, permits, move || fill::fill(job)).await {
             FillResult::Stored(o) | FillResult::Uncached(o) => Ok(o.identity().body.clone()),
             FillResult::Failed(e) => {
                 if matches!(e, FillError::SliceMismatch(_)) {

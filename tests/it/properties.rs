@@ -28,7 +28,12 @@ fn route() -> Route {
         unreachable!()
     };
     let origin = Origin::Http(HttpOrigin::new(origin_cfg, h, HeaderValue::from_static("1.1 t")));
-    let metrics = Metrics::new(Store::new(1 << 20, std::time::Duration::ZERO, 1));
+    let metrics = Metrics::new(Store::new(
+        1 << 20,
+        std::time::Duration::ZERO,
+        1,
+        std::time::Duration::ZERO,
+    ));
     let origin = MeteredOrigin::new(origin, metrics.origin("app"));
     Route::new(0, &config.routes[0], Arc::new(origin), metrics.route("/static/"), None)
 }

@@ -1,3 +1,7 @@
-//! Attacks from issue 18, each reproduced on the wire against the real edge.
+//! Attacks on the edge (issue 18), one module per class: each test
+//! reproduces an attack on real sockets, against the real edge, and checks
+//! what a victim sees and what the origin received.
 
+mod fill_limits;
 mod ranges;
+mod sharing;

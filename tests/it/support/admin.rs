@@ -67,6 +67,23 @@ impl AdminClient {
         value.parse().unwrap()
     }
 
+    /// Waits until an unlabelled counter or gauge reaches `n` (bounded:
+    /// 10 s). Each poll is a round trip to the admin listener, no sleep.
+    pub async fn wait_for_metric(&self, name: &str, n: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let value = self.metric(name).await;
+            if value >= n {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} is {value}, not {n}, after 10 s"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// `/metrics`, as `name{labels} value` lines (no comments).
     pub async fn metrics(&self) -> Vec<String> {
         let r = self.get("/metrics").await;
