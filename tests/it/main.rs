@@ -4,6 +4,7 @@
 mod support;
 
 mod access_log;
+mod adversarial;
 mod admin;
 mod backlog;
 mod cli;
