@@ -4,8 +4,8 @@
 mod support;
 
 mod access_log;
-mod adversarial;
 mod admin;
+mod adversarial;
 mod backlog;
 mod cli;
 mod client_addr;

@@ -17,9 +17,9 @@ use http::{Request, Version};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use crate::support::TestEdge;
 use crate::support::client::{Reply, raw_request};
 use crate::support::raw_origin::{RawAnswer, RawOrigin};
-use crate::support::TestEdge;
 
 /// Client framing and connection-level headers no origin request may carry.
 pub const FRAMING: [&str; 5] = ["content-length", "transfer-encoding", "expect", "te", "upgrade"];
@@ -51,7 +51,9 @@ pub async fn h2_send(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
             body: body.collect().await.map(|b| b.to_bytes()).unwrap_or_default(),
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), fut).await.expect("h2 reply within 10 s")
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .expect("h2 reply within 10 s")
 }
 
 /// What one raw HTTP/1.1 connection got back for `request`.
@@ -93,7 +95,12 @@ pub fn raw_body(text: &str) -> &str {
 /// that none asked for the smuggled path.
 pub fn assert_origin_clean(origin: &RawOrigin) {
     for r in origin.requests() {
-        assert_ne!(r.path, "/evil", "a smuggled request reached the origin:\n{}", origin.wire_text());
+        assert_ne!(
+            r.path,
+            "/evil",
+            "a smuggled request reached the origin:\n{}",
+            origin.wire_text()
+        );
         if r.method == "GET" || r.method == "HEAD" {
             for name in FRAMING {
                 assert!(!r.has(name), "{name} reached the origin:\n{}", origin.wire_text());
@@ -135,7 +142,10 @@ async fn victim_after_attack(edge: &TestEdge, origin: &RawOrigin) {
     let follow = format!("GET /victim HTTP/1.1\r\nHost: edge.test\r\nx-s: {SMUGGLED}\r\nConnection: close\r\n\r\n");
     let (_, text) = raw_request(edge.addr, follow.as_bytes()).await;
     assert_eq!(raw_body(&text), "path=/victim", "the follow-up got:\n{text}");
-    for client in [crate::support::client::Client::new(), crate::support::client::Client::http2()] {
+    for client in [
+        crate::support::client::Client::new(),
+        crate::support::client::Client::http2(),
+    ] {
         let r = client.request("GET", &edge.url("/victim"), &[]).await;
         assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"path=/victim"[..]));
     }
@@ -187,7 +197,11 @@ async fn h1_chunked_get_and_head_with_a_body_are_refused() {
     for attack in [chunked, head] {
         let r = exchange(edge.addr, attack.as_bytes()).await;
         assert_eq!(r.status, 400, "{attack:?}:\n{}", r.text);
-        assert!(r.closed && r.text.to_ascii_lowercase().contains("connection: close"), "{}", r.text);
+        assert!(
+            r.closed && r.text.to_ascii_lowercase().contains("connection: close"),
+            "{}",
+            r.text
+        );
     }
     let seen: Vec<String> = origin.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(seen, ["/vprobe"], "{}", origin.wire_text());
@@ -224,7 +238,14 @@ async fn bodiless_framing_headers_are_never_forwarded_on_a_fill() {
     let req = "GET /f1 HTTP/1.1\r\nHost: edge.test\r\nContent-Length: 0\r\nExpect: 100-continue\r\nTE: trailers\r\nUpgrade: h2c\r\nConnection: close, Upgrade, TE\r\n\r\n";
     let (status, text) = raw_request(edge.addr, req.as_bytes()).await;
     assert_eq!((status, raw_body(&text)), (200, "path=/f1"), "{text}");
-    let r = h2_send(edge.addr, "GET", "/f2", &[("content-length", "0"), ("te", "trailers")], b"").await;
+    let r = h2_send(
+        edge.addr,
+        "GET",
+        "/f2",
+        &[("content-length", "0"), ("te", "trailers")],
+        b"",
+    )
+    .await;
     assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"path=/f2"[..]));
     assert_eq!(origin.count(), 2);
     assert_origin_clean(&origin);

@@ -1,5 +1,5 @@
 //! Issue 18's attacks, each reproduced against the edge on real sockets
 //! (a raw-byte logging origin shows what reaches the origin).
 
-mod framing;
 mod forwarded;
+mod framing;

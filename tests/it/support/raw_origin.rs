@@ -271,7 +271,9 @@ impl Wire {
         let chunked = request
             .header("transfer-encoding")
             .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
-        let length = request.header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
+        let length = request
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok());
         match (chunked, length) {
             (true, _) => self.chunked().await,
             (false, Some(n)) => self.take(n).await,
@@ -349,7 +351,10 @@ impl Server {
                     Ok(None) if wire.fill().await => continue,
                     Ok(None) => return,
                     Err(_) => {
-                        let _ = wire.stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                        let _ = wire
+                            .stream
+                            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
                         return;
                     }
                 }
@@ -403,7 +408,12 @@ impl Server {
 }
 
 fn render(answer: &RawAnswer, method: &str) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", answer.status, answer.body.len()).into_bytes();
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+        answer.status,
+        answer.body.len()
+    )
+    .into_bytes();
     for (name, value) in &answer.headers {
         out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
