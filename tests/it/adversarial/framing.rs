@@ -98,7 +98,8 @@ pub fn assert_origin_clean(origin: &RawOrigin) {
         assert_ne!(
             r.path,
             "/evil",
-            "a smuggled request reached the origin:\n{}",
+            "a smuggled request reached the origin on connection {}:\n{}",
+            r.conn,
             origin.wire_text()
         );
         if r.method == "GET" || r.method == "HEAD" {
@@ -110,7 +111,7 @@ pub fn assert_origin_clean(origin: &RawOrigin) {
     }
 }
 
-/// Where, in the bytes the edge sends for `GET /probe` with the smuggling
+/// Where, in the bytes the edge sends for `GET /vprobe` with the smuggling
 /// header, the header's value starts (what an attacker works out once).
 async fn calibrate(edge: &TestEdge, origin: &RawOrigin) -> usize {
     let probe = format!("GET /vprobe HTTP/1.1\r\nHost: edge.test\r\nx-s: {SMUGGLED}\r\nConnection: close\r\n\r\n");
@@ -247,6 +248,7 @@ async fn bodiless_framing_headers_are_never_forwarded_on_a_fill() {
     )
     .await;
     assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"path=/f2"[..]));
+    origin.wait_for_requests(2).await;
     assert_eq!(origin.count(), 2);
     assert_origin_clean(&origin);
 }
