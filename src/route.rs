@@ -176,8 +176,13 @@ impl Route {
     /// an encoded `%` before `.`, `/` or `\` (an origin decoding twice).
     pub fn checked_http_rest(&self, path: &str) -> Result<(), PathError> {
         let rest = &path[self.prefix.len()..];
-        if !rest.bytes().any(|b| matches!(b, b'%' | b';')) {
-            return self.checked_rest(path).map(drop);
+        // One pass decides for most paths, as in `checked_rest` (the hit
+        // path runs this).
+        if !rest.bytes().any(|b| matches!(b, b'%' | b';' | b'\0' | b'\\')) {
+            return match has_dot_segment(rest) {
+                true => Err(PathError::DotSegment),
+                false => Ok(()),
+            };
         }
         let decoded = self.checked_rest(path)?;
         if decoded.contains(';') {

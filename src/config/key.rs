@@ -133,3 +133,62 @@ fn cookie_names(c: &mut Checker<'_>, key: &str, names: &[Spanned<String>]) -> Bo
     out.dedup();
     out.into()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+    use crate::route::{KeyRule, QueryKey};
+
+    fn config(origin: &str, key: &str) -> String {
+        let origin = match origin {
+            "s3" => "kind = \"s3\"\nbucket = \"b\"",
+            _ => "kind = \"http\"\nurl = \"http://127.0.0.1:1\"",
+        };
+        format!("[origins.o]\n{origin}\n\n[[routes]]\npath = \"/a/\"\norigin = \"o\"\n{key}\n")
+    }
+
+    fn rule(origin: &str, key: &str) -> KeyRule {
+        let cfg = Config::parse(&config(origin, key), Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+        cfg.routes[0].key.clone()
+    }
+
+    fn errors(origin: &str, key: &str) -> String {
+        match Config::parse(&config(origin, key), Path::new(".")) {
+            Ok(_) => panic!("accepted: {key}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_and_lists() {
+        assert_eq!(rule("s3", ""), KeyRule::s3());
+        assert_eq!(rule("http", ""), KeyRule::http());
+        let r = rule(
+            "http",
+            r#"key = { query = ["b", "a", "b"], headers = ["X-B", "x-a"], cookies = ["sid"] }"#,
+        );
+        assert_eq!(r.query, QueryKey::Names(Box::new(["a".into(), "b".into()])));
+        assert_eq!(r.headers.iter().map(|h| h.as_str()).collect::<Vec<_>>(), ["x-a", "x-b"]);
+        assert_eq!(&*r.cookies, [Box::<str>::from("sid")]);
+        assert_eq!(rule("http", r#"key = { query = "none" }"#).query, QueryKey::None);
+        assert_eq!(rule("s3", r#"key = { query = "none" }"#), KeyRule::s3());
+    }
+
+    #[test]
+    fn refusals_name_the_key_and_line() {
+        let e = errors("http", r#"key = { query = "some" }"#);
+        assert!(e.contains("routes[0].key.query") && e.contains("line 8, column 17"), "{e}");
+        for header in ["Cookie", "Content-Length", "Host", "Accept-Encoding", "bad header"] {
+            let e = errors("http", &format!("key = {{ headers = [{header:?}] }}"));
+            assert!(e.contains("routes[0].key.headers"), "{header}: {e}");
+        }
+        let e = errors("http", r#"key = { cookies = ["a;b"] }"#);
+        assert!(e.contains("routes[0].key.cookies"), "{e}");
+        let e = errors("s3", r#"key = { query = "all" }"#);
+        assert!(e.contains("routes[0].key") && e.contains("S3 routes"), "{e}");
+        let e = errors("http", r#"key = { query = "all", vary = [] }"#);
+        assert!(e.contains("vary"), "{e}");
+    }
+}

@@ -167,6 +167,8 @@ async fn paths_with_parameters_or_dot_segments_in_any_encoding_are_refused_on_ht
     // Still served: ordinary paths, dots inside names, encoded spaces.
     let r = edge.get("/app/a..b/x.css?q=%2e%2e").await;
     assert_eq!(&r.body[..], b"path=/app/a..b/x.css?q=%2e%2e");
+    let r = edge.get("/app/a%20b.css").await;
+    assert_eq!(&r.body[..], b"path=/app/a%20b.css");
 }
 
 fn text(r: &Reply) -> &str {
