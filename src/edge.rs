@@ -6,7 +6,6 @@
 //! answered before any future is built. Everything else (origin I/O, header
 //! rendering, freshness) happens in the fill, behind one boxed future.
 
-use std::borrow::Cow;
 use std::future::Ready;
 use std::sync::Arc;
 use std::time::Instant;
@@ -185,6 +184,9 @@ impl Edge {
                 "Request Header Fields Too Large",
             ));
         }
+        if matches!(*req.method(), Method::GET | Method::HEAD) && carries_body(req) {
+            return Handled::Now(self.body_refused(req.version()));
+        }
         let Some(route) = route else {
             return Handled::Now(self.identity.error(StatusCode::NOT_FOUND, "Not Found"));
         };
@@ -202,16 +204,11 @@ impl Edge {
         if scan.via && route.origin.may_loop() && via::names_node(req.headers(), &self.identity.received_by) {
             return Handled::Now(self.identity.error(StatusCode::LOOP_DETECTED, "Loop Detected"));
         }
-        // S3 routes key by object key alone; HTTP routes by the raw path and
-        // query (borrowed: a hit allocates no key), after the same check.
-        let key = if route.origin.keys_query() {
-            route
-                .checked_rest(path)
-                .map(|_| Cow::Borrowed(req.uri().path_and_query().map_or(path, |pq| pq.as_str())))
-        } else {
-            route.object_key(path).map(Cow::Owned)
-        };
-        let key = match key {
+        // The route's rule: S3 routes key by object key alone; HTTP routes
+        // by what their `key` names (by default the raw path and query,
+        // borrowed: a hit allocates no key).
+        let path_and_query = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
+        let key = match route.request_key(path, path_and_query, req.headers()) {
             Ok(k) => k,
             Err(e) => {
                 return Handled::Now(
@@ -279,6 +276,36 @@ impl Edge {
             scan,
             now,
         })
+    }
+}
+
+/// Whether a request has a body (declared, or HTTP/2 DATA to come): a
+/// GET or HEAD with one is refused. A proxy that dropped the body but kept
+/// the framing would desynchronise its origin connection (smuggling), and
+/// one that forwarded it would key a response by less than it asked for.
+fn carries_body<B: Body>(req: &Request<B>) -> bool {
+    let body = req.body();
+    !body.is_end_stream() && body.size_hint().exact() != Some(0)
+}
+
+impl Edge {
+    /// The answer to a GET or HEAD with a body: 400 with a short body, and
+    /// on HTTP/1 the connection closed after it (the unread body is never
+    /// parsed as a request). CloudFront answers 403, and so does
+    /// `cloudfront_compat`.
+    fn body_refused(&self, version: Version) -> Response<EdgeBody> {
+        let mut resp = match self.identity.cloudfront {
+            Some(_) => self.identity.error(StatusCode::FORBIDDEN, "Forbidden"),
+            None => self.identity.error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: a GET or HEAD request has no body",
+            ),
+        };
+        if version <= Version::HTTP_11 {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
     }
 }
 

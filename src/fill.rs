@@ -175,7 +175,12 @@ pub(crate) async fn from_response(
         Vec::new()
     };
     let mut object = CachedObject::new(status, origin_headers, headers, body, compressible, compressed, timing);
-    object.secondary = Secondary::of(&object.origin_headers, &job.request.headers, policy.compress);
+    // Only what the origin was sent can select a variant (`KeyRule::sent_vary`).
+    let vary = job
+        .route
+        .key
+        .sent_vary(&object.origin_headers, job.route.origin.keys_query());
+    object.secondary = Secondary::of(&vary, &job.request.headers, policy.compress);
     object.omit_on_hit = omit_on_hit;
     let object = Arc::new(object);
     if status.is_server_error() {

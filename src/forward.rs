@@ -13,42 +13,13 @@ use http_body_util::BodyExt;
 
 use crate::body::EdgeBody;
 use crate::cache::CacheKey;
+use crate::cache::purge::KeyMatcher;
 use crate::client_addr::ClientAddr;
 use crate::edge::Edge;
 use crate::fill::FillError;
-use crate::headers::remove_hop_by_hop;
+use crate::headers::{CLIENT_FRAMING, remove_hop_by_hop};
 use crate::origin::{BoxError, OriginRequest};
-use crate::route::Route;
-
-/// Request headers the cache owns on a fill: its own conditionals and
-/// ranges (it fills whole objects and validates them itself).
-const CACHE_OWNED: [header::HeaderName; 6] = [
-    header::IF_NONE_MATCH,
-    header::IF_MODIFIED_SINCE,
-    header::IF_MATCH,
-    header::IF_UNMODIFIED_SINCE,
-    header::IF_RANGE,
-    header::RANGE,
-];
-
-/// Request headers that frameworks believe (Django's `USE_X_FORWARDED_HOST`,
-/// IIS and Symfony's URL rewrites, method overrides) but that are not part
-/// of the cache key: forwarded, one client's value could shape the response
-/// stored for everyone (cache poisoning). The edge sets `X-Forwarded-For`
-/// and `X-Forwarded-Proto` itself.
-const UNKEYED: [&str; 11] = [
-    "x-forwarded-host",
-    "x-forwarded-server",
-    "x-forwarded-port",
-    "x-forwarded-scheme",
-    "x-original-url",
-    "x-rewrite-url",
-    "x-host",
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-    "forwarded",
-];
+use crate::route::{Route, sent_path_and_query};
 
 /// On a route whose origin is sent the client's `Host` (`preserve_host`):
 /// the host, lower-cased (hosts are case-insensitive, RFC 9110 §4.2.3), that
@@ -71,24 +42,33 @@ pub fn keyed_host(route: &Route, headers: &HeaderMap, uri: &Uri) -> Result<Optio
     Ok(Some(authority.as_str().to_ascii_lowercase().into()))
 }
 
-/// The origin request for a fill (always a GET) or a pass.
+/// The origin request for a fill (always a GET) or a GET/HEAD pass: built,
+/// not copied. An HTTP origin is sent the keyed path and query, the keyed
+/// headers and cookies (`route::key`), `Accept-Encoding` as the edge
+/// normalises it (none where the edge compresses: the origin sends
+/// identity), the keyed `Host` and the `Via` chain; the origin client
+/// appends to `Via` and sets `X-Forwarded-For` and `X-Forwarded-Proto`, the fill its own
+/// conditionals and ranges. Nothing else of the client's: no framing, no
+/// `Cookie` or `Authorization` unless keyed. CloudFront does the same: it
+/// drops `Authorization` from GET and HEAD requests unless the cache policy
+/// includes it; the request still counts as authorised for what may be
+/// stored (RFC 9111 §3.5, `RequestFacts`), so nothing is lost by that.
 pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client: ClientAddr) -> OriginRequest {
     let http = route.origin.keys_query();
     let mut headers = HeaderMap::new();
     if http {
-        headers = end_to_end(req.headers());
-        for name in CACHE_OWNED {
-            headers.remove(name);
+        route.key.forward(req.headers(), &mut headers);
+        // The chain so far: the origin client appends this node to it, and
+        // a tier that finds itself in it stops a loop (`via`).
+        if let Some(via) = joined(req.headers(), header::VIA) {
+            headers.insert(header::VIA, via);
         }
-        for name in UNKEYED {
-            headers.remove(name);
-        }
-        if route.policy.compress {
-            // We compress ourselves, once; the origin sends identity.
-            headers.remove(header::ACCEPT_ENCODING);
+        if !route.policy.compress
+            && let Some(ae) = normalised_accept_encoding(req.headers())
+        {
+            headers.insert(header::ACCEPT_ENCODING, ae);
         }
         // The host the object is keyed by, exactly (`keyed_host`).
-        headers.remove(header::HOST);
         if let Some(host) = key.host().and_then(|h| http::HeaderValue::from_str(h).ok()) {
             headers.insert(header::HOST, host);
         }
@@ -97,7 +77,7 @@ pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client
         method: Method::GET,
         key: key.key().to_string(),
         path_and_query: if http {
-            key.key().to_string()
+            sent_path_and_query(key.key()).to_string()
         } else {
             req.uri().path().to_string()
         },
@@ -107,9 +87,43 @@ pub fn origin_request<B>(route: &Route, key: &CacheKey, req: &Request<B>, client
     }
 }
 
+/// All field lines of a list-valued header as one value.
+fn joined(headers: &HeaderMap, name: header::HeaderName) -> Option<http::HeaderValue> {
+    let lines: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    match lines.as_slice() {
+        [] => None,
+        [one] => http::HeaderValue::from_str(one).ok(),
+        many => http::HeaderValue::from_str(&many.join(", ")).ok(),
+    }
+}
+
+/// The client's `Accept-Encoding` as `Vary` matching normalises it
+/// (`cache::vary`: lower-cased codings, sorted, without duplicates), so a
+/// response stored for it matches the clients that sent an equivalent one.
+fn normalised_accept_encoding(headers: &HeaderMap) -> Option<http::HeaderValue> {
+    let mut items: Vec<String> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|i| i.split_whitespace().collect::<String>().to_ascii_lowercase())
+        .filter(|i| !i.is_empty())
+        .collect();
+    items.sort();
+    items.dedup();
+    http::HeaderValue::from_str(&items.join(","))
+        .ok()
+        .filter(|_| !items.is_empty())
+}
+
+/// A passed method's end-to-end headers: hop-by-hop and client framing
+/// removed (hyper frames the body from its size).
 fn end_to_end(headers: &HeaderMap) -> HeaderMap {
     let mut h = headers.clone();
     remove_hop_by_hop(&mut h);
+    for name in CLIENT_FRAMING {
+        h.remove(name);
+    }
     h
 }
 
@@ -155,10 +169,19 @@ where
             }
         }
         for target in targets {
-            if let Some(route) = edge.router.route(target.split('?').next().unwrap_or("")) {
+            let Some(route) = edge.router.route(target.split('?').next().unwrap_or("")) else {
+                continue;
+            };
+            let Ok(key) = route.invalidation_key(&target) else {
+                continue;
+            };
+            if route.key.is_plain() {
                 let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
-                let key = CacheKey::new(route.id, target.as_str()).with_host(host);
-                edge.store.invalidate(&key);
+                edge.store.invalidate(&CacheKey::new(route.id, key).with_host(host));
+            } else {
+                // Every keyed header and cookie value of the URL.
+                let exact = KeyMatcher::Exact { route: route.id, key };
+                edge.store.purge(Arc::from([exact])).await;
             }
         }
     }

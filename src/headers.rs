@@ -16,6 +16,18 @@ const HOP_BY_HOP: [&str; 8] = [
     "transfer-encoding",
 ];
 
+/// Request headers that describe a client's message or connection, not
+/// what it asks for: never copied to an origin (the edge frames what it
+/// sends itself; RFC 9112 §6, §9.6; RFC 9110 §10.1.1, §7.8).
+pub const CLIENT_FRAMING: [header::HeaderName; 6] = [
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::EXPECT,
+    header::TE,
+    header::UPGRADE,
+    header::CONNECTION,
+];
+
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(&name.as_str()) || name == header::UPGRADE
 }

@@ -4,7 +4,15 @@
 //!
 //! Decoding is checked strictly because the key is handed to an origin: a
 //! `.`/`..` segment, NUL, backslash or invalid UTF-8 is refused so that no
-//! request can name an object outside the route's key prefix.
+//! request can name an object outside the route's key prefix. HTTP routes
+//! forward the path as received, so they also refuse what an origin could
+//! read as another path than the one keyed: `;` parameters (`/..;/`),
+//! encoded slashes and a second layer of percent-encoding.
+//!
+//! The route owns the request -> cache-key rule (`Route::request_key`), used
+//! by the edge, the fill request and invalidations alike (`key`).
+
+mod key;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,12 +29,16 @@ use crate::metrics::RouteMetrics;
 use crate::origin::metered::MeteredOrigin;
 use crate::signed::Verifier;
 
+pub use self::key::{KeyRule, QueryKey, sent_path_and_query};
+
 /// A route with its origin resolved: what the edge needs per request.
 pub struct Route {
     /// Position in the config; part of every cache key.
     pub id: u32,
     pub prefix: String,
     pub key_prefix: String,
+    /// What of a request is keyed and forwarded (`key = {...}`).
+    pub key: KeyRule,
     pub origin: Arc<MeteredOrigin>,
     /// Request counters, resolved once (see `metrics`).
     pub metrics: RouteMetrics,
@@ -113,6 +125,7 @@ impl Route {
             id,
             prefix: cfg.path.clone(),
             key_prefix: cfg.key_prefix.clone(),
+            key: cfg.key.clone(),
             origin,
             metrics,
             policy: RoutePolicy {
@@ -129,6 +142,61 @@ impl Route {
         key.push_str(&self.key_prefix);
         key.push_str(&decoded);
         Ok(key)
+    }
+
+    /// The cache key of a request this route matched: the object key on S3
+    /// routes; on HTTP routes the keyed path and query, headers and cookies
+    /// (borrowed when the rule keys the request target alone).
+    pub fn request_key<'r>(
+        &self,
+        path: &'r str,
+        path_and_query: &'r str,
+        headers: &http::HeaderMap,
+    ) -> Result<Cow<'r, str>, PathError> {
+        if !self.origin.keys_query() {
+            return self.object_key(path).map(Cow::Owned);
+        }
+        self.checked_http_rest(path)?;
+        Ok(self.key.key(path, path_and_query, headers))
+    }
+
+    /// The key an invalidation path names (`path` with its query, if any):
+    /// the request key with no headers, which covers every keyed header and
+    /// cookie value (their parts follow a NUL, see `key`).
+    pub fn invalidation_key(&self, path_and_query: &str) -> Result<String, PathError> {
+        let path = path_and_query.split_once('?').map_or(path_and_query, |(p, _)| p);
+        Ok(self
+            .request_key(path, path_and_query, &http::HeaderMap::new())?
+            .into_owned())
+    }
+
+    /// The check of an HTTP route's path: as `checked_rest`, and nothing an
+    /// origin could resolve to another path than the one keyed — a `;`
+    /// (`/..;/` is `/../` to Tomcat and Spring), an encoded `/` or `\`, or
+    /// an encoded `%` before `.`, `/` or `\` (an origin decoding twice).
+    pub fn checked_http_rest(&self, path: &str) -> Result<(), PathError> {
+        let rest = &path[self.prefix.len()..];
+        // One pass decides for most paths, as in `checked_rest` (the hit
+        // path runs this).
+        if !rest.bytes().any(|b| matches!(b, b'%' | b';' | b'\0' | b'\\')) {
+            return match has_dot_segment(rest) {
+                true => Err(PathError::DotSegment),
+                false => Ok(()),
+            };
+        }
+        let decoded = self.checked_rest(path)?;
+        if decoded.contains(';') {
+            return Err(PathError::Parameter);
+        }
+        let encoded = |s: &str, codes: &[&str]| {
+            s.as_bytes()
+                .windows(3)
+                .any(|w| codes.iter().any(|c| w.eq_ignore_ascii_case(c.as_bytes())))
+        };
+        if encoded(rest, &["%2f", "%5c"]) || encoded(&decoded, &["%2e", "%2f", "%5c", "%25"]) {
+            return Err(PathError::Encoded);
+        }
+        Ok(())
     }
 
     /// The path after the route's prefix, percent-decoded, if it can name
@@ -177,6 +245,10 @@ pub enum PathError {
     Backslash,
     #[error("path contains a '.' or '..' segment")]
     DotSegment,
+    #[error("path contains a ';' parameter")]
+    Parameter,
+    #[error("path contains an encoded '/' or '\\', or is encoded twice")]
+    Encoded,
 }
 
 /// Routes ordered longest prefix first, so the first match is the longest.

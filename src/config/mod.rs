@@ -7,6 +7,7 @@
 mod error;
 mod error_pages;
 mod immutable;
+mod key;
 mod raw;
 mod response_headers;
 mod route;
@@ -210,6 +211,8 @@ pub struct RouteConfig {
     pub origin: String,
     /// Prepended to the decoded rest of the path to form the object key.
     pub key_prefix: String,
+    /// What of a request is keyed and forwarded (`key = {...}`).
+    pub key: crate::route::KeyRule,
     /// Require a CloudFront signed URL or signed cookies; the verifier is
     /// made per config version (see `reload`) and put in the route's policy.
     pub signed: bool,

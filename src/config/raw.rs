@@ -129,6 +129,24 @@ pub struct RawRoute {
     pub signed: Option<Spanned<bool>>,
     /// Status code -> custom error response (CloudFront's).
     pub error_pages: Option<BTreeMap<String, Spanned<RawErrorPage>>>,
+    /// What of a request is keyed and forwarded (see `route::key`).
+    pub key: Option<Spanned<RawKey>>,
+}
+
+/// `key = { query = "all" | "none" | [names], headers = [...], cookies = [...] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub query: Option<Spanned<RawQueryKey>>,
+    pub headers: Option<Vec<Spanned<String>>>,
+    pub cookies: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawQueryKey {
+    Mode(String),
+    Names(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

@@ -110,6 +110,7 @@ pub(super) fn route_config(
         .cors
         .as_ref()
         .and_then(|cors| super::response_headers::cors(c, &key, cors));
+    let key_rule = super::key::key_rule(c, &key, raw, s3_origin);
     if !path_ok {
         return None;
     }
@@ -117,6 +118,7 @@ pub(super) fn route_config(
         path: path.clone(),
         origin: raw.origin.get_ref().clone(),
         key_prefix,
+        key: key_rule,
         signed: raw.signed.as_ref().is_some_and(|s| *s.get_ref()),
         policy: RoutePolicy {
             cache_control,

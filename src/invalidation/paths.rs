@@ -1,7 +1,8 @@
 //! Invalidation paths: CloudFront's rules for what a path may be, and the
 //! mapping from a path to the cache keys it covers, done exactly as a
-//! request maps its path (S3 routes: the decoded object key, query
-//! ignored; HTTP routes: the raw path and query).
+//! request maps its path (`Route::request_key`: S3 routes the decoded
+//! object key, query ignored; HTTP routes the keyed path and query, and an
+//! exact key covers every keyed header and cookie value).
 
 use thiserror::Error;
 
@@ -64,11 +65,8 @@ pub fn matchers(router: &Router, path: &str) -> Result<Vec<KeyMatcher>, PathRule
         let Some(route) = router.route(path_only) else {
             return Ok(Vec::new());
         };
-        let key = if route.origin.keys_query() {
-            path.to_string()
-        } else {
-            route.object_key(path_only).map_err(key_error)?
-        };
+        // The route's own request -> key rule, as the edge applies it.
+        let key = route.invalidation_key(path).map_err(key_error)?;
         return Ok(vec![KeyMatcher::Exact { route: route.id, key }]);
     };
     let mut out = Vec::new();

@@ -68,6 +68,11 @@ impl HttpOrigin {
             .map_err(|e| OriginError::Protocol(e.to_string()))?;
         let headers = request.headers_mut();
         *headers = req.headers.clone();
+        // Whatever the caller built, the client's framing never goes out:
+        // hyper frames the body from its size (defence in depth).
+        for name in crate::headers::CLIENT_FRAMING {
+            headers.remove(name);
+        }
         if !self.preserve_host || !headers.contains_key(header::HOST) {
             headers.insert(header::HOST, self.host.clone());
         }

@@ -113,7 +113,9 @@ async fn vary_selects_by_the_nominated_request_headers() {
         )
     })
     .await;
-    let edge = TestEdge::start(&origin.config(PLAIN)).await;
+    // The origin is sent (and can vary on) only what the route keys.
+    let keyed = format!("{PLAIN}\nkey = {{ headers = [\"Accept-Language\"] }}");
+    let edge = TestEdge::start(&origin.config(&keyed)).await;
     let en = edge.request("GET", "/v", &[("accept-language", "en")]).await;
     let de = edge.request("GET", "/v", &[("accept-language", "de")]).await;
     assert_eq!((en.body.as_ref(), de.body.as_ref()), (&b"lang=en"[..], &b"lang=de"[..]));
@@ -274,15 +276,23 @@ async fn unsafe_methods_are_forwarded_and_invalidate_the_url_and_location() {
 #[tokio::test]
 async fn request_hop_by_hop_headers_are_not_forwarded_and_forwarding_headers_are_added() {
     let origin = HttpOrigin::start(|_| ok("x", &[])).await;
-    let edge = TestEdge::start(&origin.config(PLAIN)).await;
+    // End-to-end headers reach the origin when the route keys them.
+    let keyed = format!("{PLAIN}\nkey = {{ headers = [\"X-App\"] }}");
+    let edge = TestEdge::start(&origin.config(&keyed)).await;
     edge.request(
         "GET",
         "/h",
-        &[("connection", "x-private"), ("x-private", "1"), ("x-app", "2")],
+        &[
+            ("connection", "x-private"),
+            ("x-private", "1"),
+            ("x-app", "2"),
+            ("x-other", "3"),
+        ],
     )
     .await;
     let seen = &origin.seen()[0];
     assert!(seen.headers.get("x-private").is_none());
+    assert!(seen.headers.get("x-other").is_none(), "not keyed, not forwarded");
     assert_eq!(seen.headers["x-app"], "2");
     assert_eq!(seen.headers["x-forwarded-proto"], "http");
     assert_eq!(seen.headers["host"], origin.addr.to_string());

@@ -3,5 +3,7 @@
 //! what a victim sees and what the origin received.
 
 mod fill_limits;
+mod forwarded;
+mod framing;
 mod ranges;
 mod sharing;

@@ -7,6 +7,7 @@ pub mod edge;
 pub mod faulty_origin;
 pub mod gate;
 pub mod http_origin;
+pub mod raw_origin;
 pub mod s3_origin;
 pub mod tls;
 
