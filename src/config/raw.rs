@@ -61,6 +61,8 @@ pub struct RawServer {
     pub keepalive_timeout: Option<Spanned<String>>,
     pub max_connections: Option<Spanned<i64>>,
     pub cloudfront_compat: Option<bool>,
+    /// The site's names: what signed URLs are checked against.
+    pub hostnames: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[[server.certs]]`: a certificate chosen by SNI.
@@ -124,6 +126,8 @@ pub struct RawRoute {
     pub headers: Option<BTreeMap<String, Spanned<String>>>,
     pub cors: Option<Spanned<RawCors>>,
     pub signed: Option<Spanned<bool>>,
+    /// Replaces `server.hostnames` for this route's signed URLs.
+    pub hostnames: Option<Spanned<Vec<Spanned<String>>>>,
     /// Status code -> custom error response (CloudFront's).
     pub error_pages: Option<BTreeMap<String, Spanned<RawErrorPage>>>,
 }
