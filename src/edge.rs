@@ -24,6 +24,7 @@ use crate::config::ErrorPage;
 use crate::connection::MAX_REQUEST_HEAD;
 use crate::cors;
 use crate::forward;
+use crate::host;
 use crate::metrics::{InFlight, Metrics, RouteMetrics};
 use crate::origin::BoxError;
 use crate::response::{Identity, RequestView, X_CACHE};
@@ -184,8 +185,16 @@ impl Edge {
                 "Request Header Fields Too Large",
             ));
         }
+<<<<<<< HEAD
         if matches!(*req.method(), Method::GET | Method::HEAD) && carries_body(req) {
             return Handled::Now(self.body_refused(req.version()));
+=======
+        if scan.bad_host {
+            return Handled::Now(
+                self.identity
+                    .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host"),
+            );
+>>>>>>> sec-host
         }
         let Some(route) = route else {
             return Handled::Now(self.identity.error(StatusCode::NOT_FOUND, "Not Found"));
@@ -341,16 +350,25 @@ struct Scan {
     conditional: bool,
     range: bool,
     via: bool,
+    /// A `Host` or `:authority` that is not `host[:port]`, a second `Host`,
+    /// or a `Host` naming another host than the request target's authority
+    /// (HTTP/2's `:authority`, HTTP/1's absolute form; RFC 9113 §8.3.1).
+    /// An empty `Host` counts as none. A request without one is accepted
+    /// on every version (HTTP/1.0 clients, the edge's own requests).
+    bad_host: bool,
 }
 
 impl Scan {
     fn of<B>(req: &Request<B>, url_len: usize) -> Scan {
+        let authority = req.uri().authority().map(|a| a.as_str().as_bytes());
         let mut scan = Scan {
             head_size: req.method().as_str().len() + url_len + 12,
             conditional: false,
             range: false,
             via: false,
+            bad_host: authority.is_some_and(|a| host::parse(a).is_none()),
         };
+        let mut hosts = 0;
         for (name, value) in req.headers() {
             scan.head_size += name.as_str().len() + value.len() + 4;
             match *name {
@@ -359,6 +377,14 @@ impl Scan {
                 }
                 header::RANGE => scan.range = true,
                 header::VIA => scan.via = true,
+                header::HOST => {
+                    hosts += 1;
+                    let value = value.as_bytes();
+                    scan.bad_host |= hosts > 1
+                        || !value.is_empty()
+                            && (host::parse(value).is_none()
+                                || authority.is_some_and(|a| !a.eq_ignore_ascii_case(value)));
+                }
                 _ => {}
             }
         }

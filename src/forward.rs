@@ -24,22 +24,26 @@ use crate::route::{Route, sent_path_and_query};
 /// On a route whose origin is sent the client's `Host` (`preserve_host`):
 /// the host, lower-cased (hosts are case-insensitive, RFC 9110 §4.2.3), that
 /// the origin is sent and the cache key holds (`cache::key`). From `Host`,
-/// or HTTP/2's `:authority`; `None` when the request has neither (the origin
-/// then gets its own host) or the route does not preserve it. A `Host` that
-/// is not an authority is refused (`Err`: 400, as nginx answers).
+/// or HTTP/2's `:authority`; `None` when the request has neither (or an
+/// empty `Host`: the origin then gets its own host) or the route does not
+/// preserve it. A `Host` that is not `host[:port]` is refused (`Err`: 400;
+/// the edge refuses it before, see `host`).
 #[allow(clippy::result_unit_err)]
 pub fn keyed_host(route: &Route, headers: &HeaderMap, uri: &Uri) -> Result<Option<Box<str>>, ()> {
     if !route.origin.preserves_host() {
         return Ok(None);
     }
-    let authority = match headers.get(header::HOST) {
-        Some(v) => http::uri::Authority::try_from(v.as_bytes()).map_err(|_| ())?,
+    let value = match headers.get(header::HOST).filter(|v| !v.is_empty()) {
+        Some(v) => v.as_bytes(),
         None => match uri.authority() {
-            Some(a) => a.clone(),
+            Some(a) => a.as_str().as_bytes(),
             None => return Ok(None),
         },
     };
-    Ok(Some(authority.as_str().to_ascii_lowercase().into()))
+    crate::host::parse(value).ok_or(())?;
+    // Well-formed, so ASCII.
+    let value = std::str::from_utf8(value).map_err(|_| ())?;
+    Ok(Some(value.to_ascii_lowercase().into()))
 }
 
 /// The origin request for a fill (always a GET) or a GET/HEAD pass: built,

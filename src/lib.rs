@@ -22,6 +22,7 @@ pub mod fill;
 pub mod forward;
 pub mod gated;
 pub mod headers;
+pub mod host;
 pub mod idle;
 pub mod immutable;
 pub mod invalidation;

@@ -43,6 +43,8 @@ pub struct Route {
     /// Request counters, resolved once (see `metrics`).
     pub metrics: RouteMetrics,
     pub policy: RoutePolicy,
+    /// What signed URLs are checked against (`RouteConfig::hostnames`).
+    pub hostnames: Arc<[crate::host::Hostname]>,
 }
 
 /// How responses of a route are cached and presented to clients. Built by
@@ -132,6 +134,7 @@ impl Route {
                 signed,
                 ..cfg.policy.clone()
             },
+            hostnames: cfg.hostnames.as_slice().into(),
         }
     }
 

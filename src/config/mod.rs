@@ -84,6 +84,9 @@ pub struct ServerConfig {
     pub limits: ClientLimits,
     /// Speak exactly like CloudFront (see `cloudfront`).
     pub cloudfront_compat: bool,
+    /// `hostnames`: the site's names, what signed URLs and cookies are
+    /// checked against; empty: the request's (well-formed) `Host`.
+    pub hostnames: Vec<crate::host::Hostname>,
 }
 
 /// Bounds on what clients may hold of the node (slowloris, idle keep-alive,
@@ -219,6 +222,9 @@ pub struct RouteConfig {
     /// The caching and response policy, built here once; a route copies it
     /// (its `signed` is `None` until then).
     pub policy: crate::route::RoutePolicy,
+    /// The names its signed URLs are checked against: the route's
+    /// `hostnames`, else `server.hostnames` (empty: the request's `Host`).
+    pub hostnames: Vec<crate::host::Hostname>,
 }
 
 /// An origin error status answered with another object's body.

@@ -62,6 +62,8 @@ pub struct RawServer {
     pub max_connections: Option<Spanned<i64>>,
     pub send_timeout: Option<Spanned<String>>,
     pub cloudfront_compat: Option<bool>,
+    /// The site's names: what signed URLs are checked against.
+    pub hostnames: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[[server.certs]]`: a certificate chosen by SNI.
@@ -127,6 +129,8 @@ pub struct RawRoute {
     pub headers: Option<BTreeMap<String, Spanned<String>>>,
     pub cors: Option<Spanned<RawCors>>,
     pub signed: Option<Spanned<bool>>,
+    /// Replaces `server.hostnames` for this route's signed URLs.
+    pub hostnames: Option<Spanned<Vec<Spanned<String>>>>,
     /// Status code -> custom error response (CloudFront's).
     pub error_pages: Option<BTreeMap<String, Spanned<RawErrorPage>>>,
     /// What of a request is keyed and forwarded (see `route::key`).

@@ -114,7 +114,18 @@ pub(super) fn route_config(
     if !path_ok {
         return None;
     }
+    let hostnames = super::server::hostnames(c, &key("hostnames"), raw.hostnames.as_ref());
+    if let Some(h) = &raw.hostnames
+        && !raw.signed.as_ref().is_some_and(|s| *s.get_ref())
+    {
+        c.err::<()>(
+            &key("hostnames"),
+            "only signed routes use it; set `signed = true`",
+            h.span(),
+        );
+    }
     Some(RouteConfig {
+        hostnames,
         path: path.clone(),
         origin: raw.origin.get_ref().clone(),
         key_prefix,

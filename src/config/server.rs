@@ -109,7 +109,37 @@ pub(super) fn server_config(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Pat
         admin_token: None,
         limits,
         cloudfront_compat: raw.cloudfront_compat.unwrap_or(false),
+        hostnames: hostnames(c, "server.hostnames", raw.hostnames.as_ref()),
     })
+}
+
+/// `hostnames = ["cdn.example.com", ...]`: each `host[:port]` (RFC 3986),
+/// at least one when the key is written.
+pub(super) fn hostnames(
+    c: &mut Checker<'_>,
+    key: &str,
+    raw: Option<&Spanned<Vec<Spanned<String>>>>,
+) -> Vec<crate::host::Hostname> {
+    let Some(list) = raw else {
+        return Vec::new();
+    };
+    if list.get_ref().is_empty() {
+        c.err::<()>(key, "must name at least one host (or be left out)", list.span());
+    }
+    let mut names = Vec::new();
+    for (i, name) in list.get_ref().iter().enumerate() {
+        match crate::host::Hostname::parse(name.get_ref()) {
+            Some(n) => names.push(n),
+            None => {
+                c.err::<()>(
+                    &format!("{key}[{i}]"),
+                    format!("{:?} is not host[:port]; use e.g. \"cdn.example.com\"", name.get_ref()),
+                    name.span(),
+                );
+            }
+        }
+    }
+    names
 }
 
 fn limits(c: &mut Checker<'_>, raw: &RawServer) -> ClientLimits {

@@ -142,6 +142,12 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
             routes.push(r);
         }
     }
+    // A route without its own names checks signed URLs against the server's.
+    if let Some(server) = &server {
+        for r in routes.iter_mut().filter(|r| r.hostnames.is_empty()) {
+            r.hostnames = server.hostnames.clone();
+        }
+    }
     if raw.routes.is_empty() {
         c.errors.push(ConfigError::plain(
             "no [[routes]]: the edge would answer 404 to everything".into(),

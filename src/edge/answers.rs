@@ -35,6 +35,7 @@ impl Edge {
             headers: req.headers(),
             scheme: client.scheme,
             client: client.ip,
+            hostnames: &route.hostnames,
         };
         match keys.verify(&facts, std::time::SystemTime::now()) {
             Ok(uri) => {

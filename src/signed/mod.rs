@@ -7,10 +7,14 @@
 //! `CloudFront-Signature`, `CloudFront-Key-Pair-Id`, optionally
 //! `CloudFront-Hash-Algorithm`). The signature is RSA PKCS#1 v1.5 or ECDSA
 //! P-256 (see `key`) over the policy: for a canned policy, the one
-//! CloudFront builds from the resource URL (scheme, `Host`, path and the
+//! CloudFront builds from the resource URL (scheme, host, path and the
 //! rest of the query) and `Expires`; for a custom policy, the policy itself
-//! (see `policy`). A signature verified once is not verified again (see
-//! `verified`); the policy's conditions are checked on every request. The
+//! (see `policy`). The resource's host is one of the site's names
+//! (`server.hostnames`), or the request's `Host` when none are configured,
+//! checked to be `host[:port]`: never a client's string that could move
+//! the policy's path (see `site_names`). A path with dot-segments in any
+//! encoding opens nothing (`policy::plain_path`). A signature verified
+//! once is not verified again (see `verified`); the policy's conditions are checked on every request. The
 //! signature parameters are stripped before the request goes on: they are
 //! in no cache key and never reach the origin.
 
@@ -29,7 +33,9 @@ use prometheus_client::metrics::counter::Counter;
 use thiserror::Error;
 
 use crate::client_addr::Scheme;
+use crate::host;
 pub use key::{HashAlgorithm, PublicKey};
+use policy::Resource;
 use verified::{Claim, VerifiedSignatures};
 
 /// `[trusted_keys]`: key-pair (public key) id → RSA or P-256 public key.
@@ -91,6 +97,9 @@ pub struct Request<'a> {
     pub headers: &'a HeaderMap,
     pub scheme: Scheme,
     pub client: IpAddr,
+    /// The site's names (`server.hostnames` or the route's); empty: the
+    /// request's `Host`, when well-formed.
+    pub hostnames: &'a [crate::host::Hostname],
 }
 
 impl Verifier {
@@ -118,49 +127,90 @@ impl Verifier {
             .as_deref()
             .ok_or(SignatureError::Malformed("no Signature"))?;
         let signature = cloudfront_b64(signature).ok_or(SignatureError::Malformed("Signature is not base64"))?;
-        let path_and_query = match &rest {
-            Some(q) => format!("{}?{q}", req.uri.path()),
-            None => req.uri.path().to_string(),
-        };
-        let host = req
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri.authority().map(|a| a.as_str()))
-            .ok_or(SignatureError::Malformed("no Host"))?;
+        let path = req.uri.path();
+        if !policy::plain_path(path) {
+            return Err(SignatureError::Denied("path"));
+        }
         let scheme = match req.scheme {
             Scheme::Https => "https",
             Scheme::Http => "http",
         };
-        let resource = format!("{scheme}://{host}{path_and_query}");
+        let resources: Vec<Resource> = site_names(req)?
+            .iter()
+            .map(|host| Resource::new(scheme, host, path, rest.as_deref()))
+            .collect();
         let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let policy_bytes = match (&presented.policy, &presented.expires) {
-            (Some(p), _) => cloudfront_b64(p).ok_or(SignatureError::Malformed("Policy is not base64"))?,
+        let holds = |policy: &[u8]| {
+            let claim = Claim {
+                key_pair_id: key_id,
+                hash: presented.hash,
+                policy,
+                signature: &signature,
+            };
+            self.verified
+                .holds(&claim, || key.verifies(policy, &signature, presented.hash))
+        };
+        match (&presented.policy, &presented.expires) {
+            (Some(p), _) => {
+                let policy = cloudfront_b64(p).ok_or(SignatureError::Malformed("Policy is not base64"))?;
+                if !holds(&policy) {
+                    return Err(SignatureError::BadSignature);
+                }
+                let policy = policy::Policy::parse(&policy).map_err(SignatureError::Malformed)?;
+                policy.allows(&resources, now, req.client)?;
+            }
             (None, Some(e)) => {
                 let expires: u64 = e.parse().map_err(|_| SignatureError::Malformed("Expires"))?;
-                policy::canned(&resource, expires).into_bytes()
+                // The canned policy names one resource: the one it was signed for, if any.
+                let signed = resources
+                    .iter()
+                    .find(|r| holds(policy::canned(&r.text, expires).as_bytes()))
+                    .ok_or(SignatureError::BadSignature)?;
+                let policy = policy::canned(&signed.text, expires);
+                let policy = policy::Policy::parse(policy.as_bytes()).map_err(SignatureError::Malformed)?;
+                policy.allows(std::slice::from_ref(signed), now, req.client)?;
             }
             (None, None) => return Err(SignatureError::Malformed("neither Expires nor Policy")),
-        };
-        let claim = Claim {
-            key_pair_id: key_id,
-            hash: presented.hash,
-            policy: &policy_bytes,
-            signature: &signature,
-        };
-        if !self
-            .verified
-            .holds(&claim, || key.verifies(&policy_bytes, &signature, presented.hash))
-        {
-            return Err(SignatureError::BadSignature);
         }
-        let policy = policy::Policy::parse(&policy_bytes).map_err(SignatureError::Malformed)?;
-        policy.allows(&resource, now, req.client)?;
+        let path_and_query = match &rest {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
         // Scheme and authority stay (HTTP/2 requests carry them in the URI).
         let mut parts = req.uri.clone().into_parts();
         parts.path_and_query = Some(path_and_query.parse().map_err(|_| SignatureError::Malformed("URI"))?);
         Uri::from_parts(parts).map_err(|_| SignatureError::Malformed("URI"))
     }
+}
+
+/// The hosts a request's resource is built with, never a string the client
+/// chose: with `hostnames` configured, the one the request's `Host` names,
+/// else every one (HTTP/1.0 without `Host`, a `Host` the site does not
+/// have: any configured name may match, none is the client's). Without
+/// them, the request's `Host` (or `:authority`), lower-cased, and only when
+/// it is `host[:port]`: it cannot carry a path into the resource.
+fn site_names(req: &Request<'_>) -> Result<Vec<String>, SignatureError> {
+    let requested = match req.headers.get(header::HOST).filter(|v| !v.is_empty()) {
+        Some(v) => Some(v.as_bytes()),
+        None => req.uri.authority().map(|a| a.as_str().as_bytes()),
+    };
+    let requested = match requested {
+        Some(v) => Some((
+            v,
+            host::parse(v).ok_or(SignatureError::Malformed("Host is not host[:port]"))?,
+        )),
+        None => None,
+    };
+    if !req.hostnames.is_empty() {
+        let named = requested.and_then(|(_, hp)| req.hostnames.iter().find(|n| n.names(&hp)));
+        return Ok(match named {
+            Some(n) => vec![n.as_str().to_string()],
+            None => req.hostnames.iter().map(|n| n.as_str().to_string()).collect(),
+        });
+    }
+    let (value, _) = requested.ok_or(SignatureError::Malformed("no Host"))?;
+    // Well-formed, so ASCII.
+    Ok(vec![String::from_utf8_lossy(value).to_ascii_lowercase()])
 }
 
 /// CloudFront's URL-safe base64: `-` for `+`, `_` for `=`, `~` for `/`.
@@ -201,6 +251,7 @@ mod tests {
             headers: &headers,
             scheme: Scheme::Http,
             client: client.parse().unwrap(),
+            hostnames: &[],
         };
         v.verify(&req, now)
     }
@@ -212,6 +263,12 @@ mod tests {
 
     /// A verifier trusting one P-256 key, and a URL it signed with `policy`.
     fn signed(policy: &str) -> (Verifier, Counter, Uri) {
+        let (verifier, counter, query) = signed_query(policy);
+        (verifier, counter, format!("/private/a.pdf?{query}").parse().unwrap())
+    }
+
+    /// The same, with the signature's query parameters alone.
+    fn signed_query(policy: &str) -> (Verifier, Counter, String) {
         let signing = SigningKey::from_slice(&[9u8; 32]).unwrap();
         let keys = TrustedKeys {
             keys: BTreeMap::from([("KTEST".to_string(), PublicKey::P256(*signing.verifying_key()))]),
@@ -219,12 +276,51 @@ mod tests {
         let counter = Counter::default();
         let verifier = Verifier::new(keys, counter.clone());
         let sig: p256::ecdsa::Signature = signing.sign_prehash(&sha1::Sha1::digest(policy.as_bytes())).unwrap();
-        let uri = format!(
-            "/private/a.pdf?Policy={}&Signature={}&Key-Pair-Id=KTEST",
+        let query = format!(
+            "Policy={}&Signature={}&Key-Pair-Id=KTEST",
             b64(policy.as_bytes()),
             b64(sig.to_der().as_bytes())
         );
-        (verifier, counter, uri.parse().unwrap())
+        (verifier, counter, query)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Whatever the Host (even one the edge would have refused), the
+        /// path and the configured names, a policy for `/media/user1/*`
+        /// opens only plain paths under `/media/user1/`.
+        #[test]
+        fn a_prefix_policy_opens_nothing_outside_its_prefix(
+            host in "[a-z0-9./:@%?#*;=\\[\\] \\\\-]{0,24}|cdn\\.example\\.com/media/user1",
+            path in "(/(media|user1|user2|\\.|\\.\\.|%2e|%2E|%2f|%5c|;|\\.\\.;x|secret\\.txt)){1,6}",
+            query in "|x=://cdn.example.com/media/user1/a|x=/media/user1/",
+            named in proptest::bool::ANY,
+        ) {
+            let policy = format!(
+                r#"{{"Statement":[{{"Resource":"http://cdn.example.com/media/user1/*","Condition":{{"DateLessThan":{{"AWS:EpochTime":{EXPIRES}}}}}}}]}}"#
+            );
+            let (v, _, signature) = signed_query(&policy);
+            let Ok(uri) = format!("{path}?{query}&{signature}").parse::<Uri>() else {
+                return Ok(());
+            };
+            let Ok(host) = HeaderValue::from_str(&host) else {
+                return Ok(());
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, host);
+            let names = [crate::host::Hostname::parse("cdn.example.com").unwrap()];
+            let req = Request {
+                uri: &uri,
+                headers: &headers,
+                scheme: Scheme::Http,
+                client: "192.0.2.7".parse().unwrap(),
+                hostnames: if named { &names } else { &[] },
+            };
+            if v.verify(&req, at(EXPIRES - 60)).is_ok() {
+                proptest::prop_assert!(path.starts_with("/media/user1/") && policy::plain_path(&path), "{path}");
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,14 @@
 //! `Expires`, byte for byte as signers build it) and custom ones (JSON:
 //! `Resource` with `*`/`?` wildcards, `DateLessThan`, optional
 //! `DateGreaterThan` and `IpAddress` CIDR).
+//!
+//! A resource is matched as a URL, not as a string: a `*` that more of the
+//! pattern follows stays within the part of the URL it starts in (the
+//! scheme and host, the path, the query). Matched as a string, the `*` of
+//! `http*://cdn.example.com/media/user1/*` ran from the scheme through
+//! `/media/user2/secret.txt?x=` to find `://cdn.example.com/media/user1/`
+//! again in a query the client wrote. A trailing `*` still takes the rest
+//! of the URL, query and all, as CloudFront's does.
 
 use std::net::IpAddr;
 
@@ -62,10 +70,13 @@ impl Policy {
         Ok(Policy(statement))
     }
 
-    pub fn allows(&self, resource: &str, now: u64, client: IpAddr) -> Result<(), SignatureError> {
+    /// Whether the policy allows this request: one of `resources` (the
+    /// request's URL under each name of the site) matches, and the time
+    /// and client address conditions hold.
+    pub fn allows(&self, resources: &[Resource], now: u64, client: IpAddr) -> Result<(), SignatureError> {
         let s = &self.0;
         if let Some(pattern) = &s.resource
-            && !wildcard_match(pattern.as_bytes(), resource.as_bytes())
+            && !resources.iter().any(|r| r.matches(pattern.as_bytes()))
         {
             return Err(SignatureError::Denied("resource"));
         }
@@ -91,6 +102,85 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// The URL a request is checked as: `scheme://host`, the path, and
+/// `?query` when there is one, with where the path and the query begin.
+pub struct Resource {
+    pub text: String,
+    /// Where a non-trailing `*` may not reach: the path's `/`, the `?`.
+    boundaries: [usize; 2],
+    parts: usize,
+}
+
+impl Resource {
+    /// `host` is `host[:port]` (no `/`: see `crate::host`).
+    pub fn new(scheme: &str, host: &str, path: &str, query: Option<&str>) -> Resource {
+        let mut text =
+            String::with_capacity(scheme.len() + 3 + host.len() + path.len() + query.map_or(0, |q| q.len() + 1));
+        for part in [scheme, "://", host] {
+            text.push_str(part);
+        }
+        let path_at = text.len();
+        text.push_str(path);
+        let query_at = text.len();
+        if let Some(q) = query {
+            text.push('?');
+            text.push_str(q);
+        }
+        Resource {
+            text,
+            boundaries: [path_at, query_at],
+            parts: if query.is_some() { 2 } else { 1 },
+        }
+    }
+
+    pub fn matches(&self, pattern: &[u8]) -> bool {
+        structured_match(pattern, self.text.as_bytes(), &self.boundaries[..self.parts])
+    }
+}
+
+/// `wildcard_match`, where each text index in `boundaries` (ascending) is
+/// matched by a pattern character (itself or `?`) or lies within a
+/// trailing `*` (one only `*`s follow): no other `*` runs over it. The
+/// text between boundaries is matched as before; a pattern has few `/`
+/// and `?` to try at a boundary, so this stays near linear.
+fn structured_match(pattern: &[u8], text: &[u8], boundaries: &[usize]) -> bool {
+    let Some((&at, rest)) = boundaries.split_first().filter(|(at, _)| **at < text.len()) else {
+        return wildcard_match(pattern, text);
+    };
+    // A trailing `*` that starts before the boundary takes it and the rest.
+    let trailing = pattern.len() - pattern.iter().rev().take_while(|&&c| c == b'*').count();
+    if trailing < pattern.len() && wildcard_match(&pattern[..=trailing], &text[..at]) {
+        return true;
+    }
+    let mut shifted = [0; 2];
+    for (s, b) in shifted.iter_mut().zip(rest) {
+        *s = b - at - 1;
+    }
+    let shifted = &shifted[..rest.len()];
+    (0..pattern.len()).any(|i| {
+        (pattern[i] == b'?' || pattern[i] == text[at])
+            && wildcard_match(&pattern[..i], &text[..at])
+            && structured_match(&pattern[i + 1..], &text[at + 1..], shifted)
+    })
+}
+
+/// Whether a request path stays where it says, for any origin: no `.` or
+/// `..` segment, also percent-encoded (`%2e%2e`), also behind an encoded
+/// slash (`..%2f`) or before `;` parameters (`..;x`, which Tomcat resolves),
+/// and no backslash or NUL (`..%5c`, which IIS resolves). A policy matches
+/// the path as sent; an origin that resolved such a path would serve
+/// another prefix than the one the policy named.
+pub fn plain_path(path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path);
+    let decoded: std::borrow::Cow<'_, [u8]> = decoded.into();
+    !decoded.contains(&b'\\')
+        && !decoded.contains(&0)
+        && decoded.split(|&b| b == b'/').all(|segment| {
+            let name = segment.split(|&b| b == b';').next().unwrap_or_default();
+            !matches!(name, b"." | b"..")
+        })
 }
 
 /// `*` matches any run of characters (also none), `?` exactly one.
@@ -132,6 +222,59 @@ mod tests {
             ("http://h/x", "http://h/x?y", false),
         ] {
             assert_eq!(wildcard_match(p.as_bytes(), t.as_bytes()), want, "{p} {t}");
+        }
+    }
+
+    #[test]
+    fn a_star_followed_by_more_stays_in_its_part_of_the_url() {
+        for (p, (host, path, query), want) in [
+            ("http://h/private/*", ("h", "/private/a/b.pdf", Some("v=2")), true),
+            ("http://h/private/*", ("h", "/public/a.pdf", Some("x=/private/")), false),
+            ("*", ("h", "/x", Some("y")), true),
+            ("http://*", ("h", "/x", Some("y")), true),
+            ("http*://h/*", ("h", "/x", None), true),
+            ("http://*.example.com/*", ("cdn.example.com", "/x", None), true),
+            (
+                "http://h/private/report.pdf?v=2",
+                ("h", "/private/report.pdf", Some("v=2")),
+                true,
+            ),
+            ("http://h/x", ("h", "/x", Some("y")), false),
+            ("http://h/a/*/c.pdf", ("h", "/a/b/b2/c.pdf", None), true),
+            // Wildcards that would run from one part into the next.
+            ("http*://h/u1/*", ("h", "/u2/s", Some("x=://h/u1/a")), false),
+            ("http://*/u1/*", ("h", "/u2/u1/s", None), false),
+            ("http://*/u1/*", ("h", "/u2/s", Some("x=/u1/")), false),
+            ("http://h/a/*/c.pdf", ("h", "/a/s", Some("x=/c.pdf")), false),
+            ("http://h/a*", ("h", "/a/s", Some("x=1")), true),
+            ("http://h/a*1", ("h", "/a/s", Some("x=1")), false),
+        ] {
+            let r = Resource::new("http", host, path, query);
+            assert_eq!(r.matches(p.as_bytes()), want, "{p} {}", r.text);
+        }
+    }
+
+    #[test]
+    fn paths_with_dot_segments_in_any_encoding_are_not_plain() {
+        for ok in ["/media/user1/a.txt", "/a/.b/c..d/...", "/a/%41", "/", "/a;b/c"] {
+            assert!(plain_path(ok), "{ok}");
+        }
+        for bad in [
+            "/a/../b",
+            "/a/./b",
+            "/a/..",
+            "/a/..%2fb",
+            "/a/%2e%2e/b",
+            "/a/.%2E/b",
+            "/a/%2E%2E%2Fb",
+            "/a/..;/b",
+            "/a/..;x=1/b",
+            "/a/..%3b/b",
+            "/a/..%5cb",
+            "/a\\..\\b",
+            "/a/%00",
+        ] {
+            assert!(!plain_path(bad), "{bad}");
         }
     }
 }

@@ -5,5 +5,6 @@
 mod fill_limits;
 mod forwarded;
 mod framing;
+mod host;
 mod ranges;
 mod sharing;
