@@ -185,16 +185,14 @@ impl Edge {
                 "Request Header Fields Too Large",
             ));
         }
-<<<<<<< HEAD
         if matches!(*req.method(), Method::GET | Method::HEAD) && carries_body(req) {
             return Handled::Now(self.body_refused(req.version()));
-=======
+        }
         if scan.bad_host {
             return Handled::Now(
                 self.identity
                     .error(StatusCode::BAD_REQUEST, "Bad Request: invalid Host"),
             );
->>>>>>> sec-host
         }
         let Some(route) = route else {
             return Handled::Now(self.identity.error(StatusCode::NOT_FOUND, "Not Found"));
