@@ -339,3 +339,21 @@ async fn an_origin_error_with_a_session_cookie_goes_only_to_its_client() {
         assert_eq!(c.origin_requests, 3);
     }
 }
+
+#[test]
+fn hit_for_miss_is_checked() {
+    let text = |v: &str| {
+        format!(
+            "[cache]\nhit_for_miss = {v}\n\n[origins.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"app\"\n"
+        )
+    };
+    let parse = |v: &str| cachefront::config::Config::parse(&text(v), std::path::Path::new("."));
+    assert_eq!(parse("\"1h\"").unwrap().cache.hit_for_miss, Duration::from_secs(3600));
+    for bad in ["\"2h\"", "\"soon\""] {
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2, column") && err.contains("cache.hit_for_miss"),
+            "hit_for_miss = {bad}: {err}"
+        );
+    }
+}
