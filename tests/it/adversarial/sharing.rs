@@ -221,7 +221,9 @@ async fn answers(tasks: Vec<JoinHandle<Reply>>) -> Vec<Reply> {
 async fn a_hot_private_url_goes_to_the_origin_in_parallel(client: Client) {
     let cacheable = Arc::new(AtomicBool::new(false));
     let origin = private_until(cacheable.clone()).await;
-    let edge = TestEdge::start(&config(&origin, "")).await;
+    // Long enough for any machine; `hit_for_miss_ends_when_it_expires`
+    // checks the end.
+    let edge = TestEdge::start(&config(&origin, "hit_for_miss = \"1h\"")).await;
     let url = edge.url("/inbox");
     assert_eq!(client.request("GET", &url, &[]).await.body, "private page 0");
 
