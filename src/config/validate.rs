@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::Uri;
 use toml::Spanned;
 
-use super::raw::{RawConfig, RawOrigin};
+use super::raw::{RawCache, RawConfig, RawOrigin};
 use super::{
     CacheConfig, Config, ConfigError, ConfigErrors, HttpOriginConfig, OriginConfig, OriginKind, RouteConfig,
     S3Credentials, S3OriginConfig, WarmConfig,
@@ -95,35 +95,11 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
     };
 
     let server = super::server::server_config(&mut c, &raw.server, base_dir);
-    let capacity = c.size("cache.capacity", &raw.cache.capacity, 512 << 20);
-    let max_object_size = c.size("cache.max_object_size", &raw.cache.max_object_size, 32 << 20);
-    let keep = c.duration("cache.keep", &raw.cache.keep, Duration::from_secs(3600));
-    let max_fills = match &raw.cache.max_fills {
-        None => DEFAULT_MAX_FILLS,
-        Some(n) if (1..=65_536).contains(n.get_ref()) => *n.get_ref() as usize,
-        Some(n) => c
-            .err("cache.max_fills", "must be between 1 and 65536", n.span())
-            .unwrap_or(DEFAULT_MAX_FILLS),
-    };
-    let hit_for_miss = c.duration(
-        "cache.hit_for_miss",
-        &raw.cache.hit_for_miss,
-        crate::cache::store::HIT_FOR_MISS,
-    );
-    if let Some(s) = &raw.cache.hit_for_miss
-        && hit_for_miss > MAX_HIT_FOR_MISS
-    {
-        c.err::<()>("cache.hit_for_miss", "must be at most 1h", s.span());
-    }
-    if let Some(s) = &raw.cache.max_object_size
-        && max_object_size >= MAX_OBJECT_SIZE_LIMIT
-    {
-        c.err::<()>("cache.max_object_size", "must be below 2GiB", s.span());
-    }
+    let cache = cache_config(&mut c, &raw.cache);
 
     let mut origins = BTreeMap::new();
     for (name, origin) in &raw.origins {
-        if let Some(o) = origin_config(&mut c, name, origin, base_dir, max_fills) {
+        if let Some(o) = origin_config(&mut c, name, origin, base_dir, cache.max_fills) {
             origins.insert(name.clone(), o);
         }
     }
@@ -201,19 +177,49 @@ pub fn validate(raw: RawConfig, text: &str, base_dir: &Path) -> Result<Config, C
     }
     Ok(Config {
         server: server.expect("no errors"),
-        cache: CacheConfig {
-            capacity,
-            max_object_size,
-            keep,
-            max_fills,
-            hit_for_miss,
-        },
+        cache,
         origins,
         routes,
         warm,
         trusted_keys,
         source: None,
     })
+}
+
+/// `[cache]`.
+fn cache_config(c: &mut Checker<'_>, raw: &RawCache) -> CacheConfig {
+    let capacity = c.size("cache.capacity", &raw.capacity, 512 << 20);
+    let max_object_size = c.size("cache.max_object_size", &raw.max_object_size, 32 << 20);
+    let keep = c.duration("cache.keep", &raw.keep, Duration::from_secs(3600));
+    let max_fills = match &raw.max_fills {
+        None => DEFAULT_MAX_FILLS,
+        Some(n) if (1..=65_536).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => c
+            .err("cache.max_fills", "must be between 1 and 65536", n.span())
+            .unwrap_or(DEFAULT_MAX_FILLS),
+    };
+    let hit_for_miss = c.duration(
+        "cache.hit_for_miss",
+        &raw.hit_for_miss,
+        crate::cache::store::HIT_FOR_MISS,
+    );
+    if let Some(s) = &raw.hit_for_miss
+        && hit_for_miss > MAX_HIT_FOR_MISS
+    {
+        c.err::<()>("cache.hit_for_miss", "must be at most 1h", s.span());
+    }
+    if let Some(s) = &raw.max_object_size
+        && max_object_size >= MAX_OBJECT_SIZE_LIMIT
+    {
+        c.err::<()>("cache.max_object_size", "must be below 2GiB", s.span());
+    }
+    CacheConfig {
+        capacity,
+        max_object_size,
+        keep,
+        max_fills,
+        hit_for_miss,
+    }
 }
 
 /// `node_fills`: `cache.max_fills`, the ceiling of every origin's.
@@ -226,18 +232,7 @@ fn origin_config(
 ) -> Option<OriginConfig> {
     let key = |field: &str| format!("origins.{name}.{field}");
     let raw = o.get_ref();
-    // By default half the node's: one slow origin leaves the rest to others.
-    let max_fills = match &raw.max_fills {
-        None => node_fills.div_ceil(2),
-        Some(n) if (1..=node_fills as i64).contains(n.get_ref()) => *n.get_ref() as usize,
-        Some(n) => c
-            .err(
-                &key("max_fills"),
-                format!("must be between 1 and {node_fills} (cache.max_fills)"),
-                n.span(),
-            )
-            .unwrap_or(1),
-    };
+    let max_fills = origin_max_fills(c, &key("max_fills"), raw.max_fills.as_ref(), node_fills);
     let connect_timeout = c.duration(&key("connect_timeout"), &raw.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
     let response_timeout = c.duration(
         &key("response_timeout"),
@@ -360,4 +355,20 @@ fn origin_config(
         response_timeout,
         max_fills,
     })
+}
+
+/// `origins.X.max_fills`: by default half the node's, so one slow origin
+/// leaves the rest to the others; never above the node's.
+fn origin_max_fills(c: &mut Checker<'_>, key: &str, v: Option<&Spanned<i64>>, node_fills: usize) -> usize {
+    match v {
+        None => node_fills.div_ceil(2),
+        Some(n) if (1..=node_fills as i64).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => c
+            .err(
+                key,
+                format!("must be between 1 and {node_fills} (cache.max_fills)"),
+                n.span(),
+            )
+            .unwrap_or(1),
+    }
 }

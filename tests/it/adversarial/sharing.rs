@@ -221,7 +221,9 @@ async fn answers(tasks: Vec<JoinHandle<Reply>>) -> Vec<Reply> {
 async fn a_hot_private_url_goes_to_the_origin_in_parallel(client: Client) {
     let cacheable = Arc::new(AtomicBool::new(false));
     let origin = private_until(cacheable.clone()).await;
-    let edge = TestEdge::start(&config(&origin, "")).await;
+    // Long enough for any machine; `hit_for_miss_ends_when_it_expires`
+    // checks the end.
+    let edge = TestEdge::start(&config(&origin, "hit_for_miss = \"1h\"")).await;
     let url = edge.url("/inbox");
     assert_eq!(client.request("GET", &url, &[]).await.body, "private page 0");
 
@@ -337,5 +339,23 @@ async fn an_origin_error_with_a_session_cookie_goes_only_to_its_client() {
             assert!(r.headers.get("set-cookie").is_none(), "a waiter got Alice's cookie");
         }
         assert_eq!(c.origin_requests, 3);
+    }
+}
+
+#[test]
+fn hit_for_miss_is_checked() {
+    let text = |v: &str| {
+        format!(
+            "[cache]\nhit_for_miss = {v}\n\n[origins.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"app\"\n"
+        )
+    };
+    let parse = |v: &str| cachefront::config::Config::parse(&text(v), std::path::Path::new("."));
+    assert_eq!(parse("\"1h\"").unwrap().cache.hit_for_miss, Duration::from_secs(3600));
+    for bad in ["\"2h\"", "\"soon\""] {
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2, column") && err.contains("cache.hit_for_miss"),
+            "hit_for_miss = {bad}: {err}"
+        );
     }
 }
