@@ -188,7 +188,9 @@ impl Verifier {
 /// else every one (HTTP/1.0 without `Host`, a `Host` the site does not
 /// have: any configured name may match, none is the client's). Without
 /// them, the request's `Host` (or `:authority`), lower-cased, and only when
-/// it is `host[:port]`: it cannot carry a path into the resource.
+/// it is `host[:port]`: it cannot carry a path into the resource. For a
+/// canned policy each name tried costs one signature check (a custom
+/// policy is checked once); a `Host` among the names means one name.
 fn site_names(req: &Request<'_>) -> Result<Vec<String>, SignatureError> {
     let requested = match req.headers.get(header::HOST).filter(|v| !v.is_empty()) {
         Some(v) => Some(v.as_bytes()),

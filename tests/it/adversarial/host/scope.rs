@@ -63,6 +63,21 @@ async fn a_path_in_host_does_not_widen_a_policy_on_http1() {
     assert_origin_never_asked_for_user2(&origin);
 }
 
+/// As CloudFront would answer: its access-denied XML for the well-formed
+/// host, its own error page for the malformed one.
+#[tokio::test]
+async fn in_cloudfront_compat_mode_the_refusals_are_cloudfronts() {
+    let (_origin, edge) = media_edge("cloudfront_compat = true", "").await;
+    let signed = sign(USER1_POLICY);
+    let target = format!("/media/user2/secret.txt?{}", signed.query);
+    let got = h1_get(edge.addr, &target, "cdn.example.com", None).await;
+    assert_access_denied(&got, "compat, well-formed Host");
+    let got = h1_get(edge.addr, &target, EVIL_HOST, None).await;
+    got.assert_no_secret("compat, path in Host");
+    assert_eq!(got.status, 400, "{got:?}");
+    assert!(got.body.contains("CloudFront"), "{got:?}");
+}
+
 #[tokio::test]
 async fn a_path_in_host_or_authority_does_not_widen_a_policy_on_http2() {
     let (origin, edge) = media_edge("", "").await;
