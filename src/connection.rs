@@ -154,29 +154,8 @@ where
     F: Future<Output = Response<EdgeBody>> + Send + Unpin + 'static,
 {
     let h2 = Arc::new(AtomicBool::new(false));
-    let seen_h2 = h2.clone();
     let activity = Arc::new(Activity::new(drain.flag()));
-    let requests = activity.clone();
-    // The handler runs in `call`, and the service's future is a combinator,
-    // not an async block: a hit's response is ready before hyper polls, and
-    // no state machine holding the request is built and moved per request.
-    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let is_h2 = req.version() == Version::HTTP_2;
-        if is_h2 {
-            seen_h2.store(true, Ordering::Relaxed);
-        }
-        let in_flight = requests.request();
-        // A panic ends this request only: the client gets a 500, the
-        // connection and the node carry on.
-        let answer = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(req, peer))) {
-            Ok(fut) => Either::Left(AssertUnwindSafe(fut).catch_unwind()),
-            Err(panic) => Either::Right(std::future::ready(Err(panic))),
-        };
-        Answer {
-            answer,
-            done: Some((in_flight, peer, is_h2)),
-        }
-    });
+    let service = service(handler, peer, activity.clone(), h2.clone());
     let io = Watched {
         io,
         activity: activity.clone(),
@@ -204,26 +183,18 @@ where
             // A slow head is dropped, as hyper's own timeout did: there is
             // no request to answer.
             Some(Quiet::SlowHead) => return,
-            // A client that takes no bytes: HTTP/1 closes at once, HTTP/2
-            // says GOAWAY and closes once that went or the limit passed
-            // again (its stalled streams would never finish).
-            Some(Quiet::Stalled) => {
-                tracing::debug!(peer = %peer.addr, "no send progress for send_timeout; closing");
-                if h2.load(Ordering::Relaxed) {
-                    conn.as_mut().graceful_shutdown();
-                    tokio::select! {
-                        r = conn.as_mut() => done(r),
-                        () = tokio::time::sleep(limits.send_timeout) => {}
-                    }
-                }
-                return;
-            }
-            // Idle: HTTP/1 closes at once, HTTP/2 says GOAWAY first.
-            Some(Quiet::Idle) => {
+            // A client that takes no bytes (`send_timeout`): HTTP/1 closes
+            // at once.
+            Some(Quiet::Stalled) if !h2.load(Ordering::Relaxed) => return,
+            // Idle, or HTTP/2 stalled: GOAWAY first. Stalled streams never
+            // finish: after GOAWAY they get `send_timeout` once more.
+            Some(quiet) => {
                 conn.as_mut().graceful_shutdown();
+                let stalled = quiet == Quiet::Stalled;
                 tokio::select! {
                     r = conn.as_mut() => return done(r),
                     () = drain.reached(Phase::Forced) => return,
+                    () = tokio::time::sleep(limits.send_timeout), if stalled => return,
                 }
             }
         }
@@ -240,6 +211,44 @@ where
         r = conn.as_mut() => done(r),
         () = drain.reached(Phase::Forced) => {}
     }
+}
+
+/// The connection's service. The handler runs in `call`, and the service's
+/// future is a combinator, not an async block: a hit's response is ready
+/// before hyper polls, and no state machine holding the request is built
+/// and moved per request.
+fn service<H, F>(
+    handler: H,
+    peer: Peer,
+    requests: Arc<Activity>,
+    seen_h2: Arc<AtomicBool>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Sending>,
+    Error = std::convert::Infallible,
+    Future = Answer<F>,
+>
+where
+    H: Fn(Request<Incoming>, Peer) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<EdgeBody>> + Send + Unpin + 'static,
+{
+    hyper::service::service_fn(move |req: Request<Incoming>| {
+        let is_h2 = req.version() == Version::HTTP_2;
+        if is_h2 {
+            seen_h2.store(true, Ordering::Relaxed);
+        }
+        let in_flight = requests.request();
+        // A panic ends this request only: the client gets a 500, the
+        // connection and the node carry on.
+        let answer = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(req, peer))) {
+            Ok(fut) => Either::Left(AssertUnwindSafe(fut).catch_unwind()),
+            Err(panic) => Either::Right(std::future::ready(Err(panic))),
+        };
+        Answer {
+            answer,
+            done: Some((in_flight, peer, is_h2)),
+        }
+    })
 }
 
 type Panic = Box<dyn std::any::Any + Send>;
