@@ -1,6 +1,6 @@
 //! Validation of a route's `key = { query, headers, cookies }`: what of a
 //! request is part of the cache key and forwarded to the origin (see
-//! `route::key`). S3 routes key the object key alone; HTTP routes default
+//! `route::key`), and of `origin_headers`, forwarded but not keyed. S3 routes key the object key alone; HTTP routes default
 //! to the path and the whole query.
 
 use http::HeaderName;
@@ -40,8 +40,23 @@ const NOT_KEYABLE: [&str; 21] = [
 
 pub(super) fn key_rule(c: &mut Checker<'_>, key: &dyn Fn(&str) -> String, raw: &RawRoute, s3: bool) -> KeyRule {
     let default = if s3 { KeyRule::s3() } else { KeyRule::http() };
+    let forward_only = header_names(
+        c,
+        &key("origin_headers"),
+        raw.origin_headers.as_deref().unwrap_or_default(),
+    );
+    if s3 && !forward_only.is_empty() {
+        c.err::<()>(
+            &key("origin_headers"),
+            "S3 origins are sent no client headers",
+            raw.path.span(),
+        );
+    }
     let Some(k) = &raw.key else {
-        return default;
+        return KeyRule {
+            forward_only,
+            ..default
+        };
     };
     let k_raw = k.get_ref();
     let query = match &k_raw.query {
@@ -54,6 +69,7 @@ pub(super) fn key_rule(c: &mut Checker<'_>, key: &dyn Fn(&str) -> String, raw: &
         query,
         headers,
         cookies,
+        forward_only: Box::new([]),
     };
     if s3 && rule != KeyRule::s3() {
         c.err::<()>(
@@ -62,7 +78,7 @@ pub(super) fn key_rule(c: &mut Checker<'_>, key: &dyn Fn(&str) -> String, raw: &
             k.span(),
         );
     }
-    rule
+    KeyRule { forward_only, ..rule }
 }
 
 fn query_key(c: &mut Checker<'_>, key: &str, q: &Spanned<RawQueryKey>) -> QueryKey {
@@ -174,12 +190,17 @@ mod tests {
         assert_eq!(&*r.cookies, [Box::<str>::from("sid")]);
         assert_eq!(rule("http", r#"key = { query = "none" }"#).query, QueryKey::None);
         assert_eq!(rule("s3", r#"key = { query = "none" }"#), KeyRule::s3());
+        let r = rule("http", r#"origin_headers = ["Req-Num"]"#);
+        assert_eq!((r.forward_only.len(), r.headers.len()), (1, 0));
     }
 
     #[test]
     fn refusals_name_the_key_and_line() {
         let e = errors("http", r#"key = { query = "some" }"#);
-        assert!(e.contains("routes[0].key.query") && e.contains("line 8, column 17"), "{e}");
+        assert!(
+            e.contains("routes[0].key.query") && e.contains("line 8, column 17"),
+            "{e}"
+        );
         for header in ["Cookie", "Content-Length", "Host", "Accept-Encoding", "bad header"] {
             let e = errors("http", &format!("key = {{ headers = [{header:?}] }}"));
             assert!(e.contains("routes[0].key.headers"), "{header}: {e}");

@@ -135,6 +135,8 @@ pub struct RawRoute {
     pub error_pages: Option<BTreeMap<String, Spanned<RawErrorPage>>>,
     /// What of a request is keyed and forwarded (see `route::key`).
     pub key: Option<Spanned<RawKey>>,
+    /// Request headers forwarded but not keyed (opt-in).
+    pub origin_headers: Option<Vec<Spanned<String>>>,
 }
 
 /// `key = { query = "all" | "none" | [names], headers = [...], cookies = [...] }`.

@@ -32,6 +32,10 @@ pub struct KeyRule {
     pub headers: Box<[HeaderName]>,
     /// Sorted.
     pub cookies: Box<[Box<str>]>,
+    /// `origin_headers`: forwarded but not keyed (CloudFront's origin
+    /// request policy), an explicit opt-in for headers the origin needs but
+    /// does not vary on. Sorted by name.
+    pub forward_only: Box<[HeaderName]>,
 }
 
 impl KeyRule {
@@ -41,6 +45,7 @@ impl KeyRule {
             query: QueryKey::None,
             headers: Box::new([]),
             cookies: Box::new([]),
+            forward_only: Box::new([]),
         }
     }
 
@@ -106,7 +111,7 @@ impl KeyRule {
     /// Adds to `out` the keyed headers of `request`, exactly as keyed, and
     /// a `Cookie` of the keyed cookies only.
     pub fn forward(&self, request: &HeaderMap, out: &mut HeaderMap) {
-        for name in &self.headers {
+        for name in self.headers.iter().chain(&self.forward_only) {
             for value in request.get_all(name) {
                 out.append(name.clone(), value.clone());
             }
@@ -137,7 +142,11 @@ impl KeyRule {
             for name in text.split(',').map(str::trim) {
                 let sent = name == "*"
                     || (http
-                        && (self.headers.iter().any(|h| h.as_str().eq_ignore_ascii_case(name))
+                        && (self
+                            .headers
+                            .iter()
+                            .chain(&self.forward_only)
+                            .any(|h| h.as_str().eq_ignore_ascii_case(name))
                             || ["accept-encoding", "via", "host"]
                                 .iter()
                                 .any(|n| n.eq_ignore_ascii_case(name))));
@@ -193,6 +202,7 @@ mod tests {
                 .map(|h| HeaderName::from_bytes(h.as_bytes()).unwrap())
                 .collect(),
             cookies: cookies.iter().map(|c| Box::from(*c)).collect(),
+            forward_only: Box::new([]),
         }
     }
 

@@ -93,7 +93,8 @@ async fn keyed_cookies_headers_and_query_are_keyed_and_are_all_that_is_forwarded
         );
         RawAnswer::cacheable(body)
     });
-    let route = r#"key = { query = ["v", "a"], headers = ["X-Variant"], cookies = ["sid"] }"#;
+    let route = r#"key = { query = ["v", "a"], headers = ["X-Variant"], cookies = ["sid"] }
+origin_headers = ["X-Trace"]"#;
     let edge = TestEdge::start(&origin.config("", route)).await;
     let get = |path: &'static str, headers: &'static [(&'static str, &'static str)]| {
         let edge = &edge;
@@ -103,7 +104,11 @@ async fn keyed_cookies_headers_and_query_are_keyed_and_are_all_that_is_forwarded
     assert_eq!(&a.body[..], b"/p?a=0&v=2 cookie=sid=a x-variant=x");
     assert_eq!(a.x_cache(), "Miss from edge-test");
     // Same keyed values, other unkeyed ones, another order: one object.
-    let again = get("/p?a=0&v=2&z=9", &[("cookie", "sid=a; n=2"), ("x-variant", "x")]).await;
+    let again = get(
+        "/p?a=0&v=2&z=9",
+        &[("cookie", "sid=a; n=2"), ("x-variant", "x"), ("x-trace", "t1")],
+    )
+    .await;
     assert_eq!((again.x_cache(), &again.body), ("Hit from edge-test", &a.body));
     for (headers, want) in [
         (
@@ -123,6 +128,12 @@ async fn keyed_cookies_headers_and_query_are_keyed_and_are_all_that_is_forwarded
         );
     }
     assert_eq!(origin.count(), 4);
+    // `origin_headers`: sent as received, not keyed.
+    let traced = get("/t", &[("x-trace", "t2"), ("x-other", "o")]).await;
+    assert_eq!(traced.x_cache(), "Miss from edge-test");
+    let sent = origin.requests().pop().unwrap();
+    assert_eq!((sent.header("x-trace"), sent.has("x-other")), (Some("t2"), false));
+    assert_eq!(get("/t", &[("x-trace", "t3")]).await.x_cache(), "Hit from edge-test");
     // One invalidation of the path covers every keyed variant.
     let admin = edge.admin_client();
     assert_eq!(admin.invalidate(&["/p?v=2&a=0"]).await.status.as_u16(), 201);
