@@ -8,6 +8,7 @@ pub mod faulty_origin;
 pub mod gate;
 pub mod http_origin;
 pub mod s3_origin;
+pub mod sigv4;
 pub mod tls;
 
 pub use client::raw_request;
