@@ -128,7 +128,8 @@ async fn a_stalled_body_is_cut_off_after_admin_timeout() {
 
 /// A tokenless node: what a browser page could make it do.
 async fn tokenless_refuses(edge: &TestEdge, host: &str, headers: &str, body: &str) -> (Seen, Seen) {
-    let mut req = post_head(edge, host, headers, body.len());
+    // Closed after the answer, so the read ends there.
+    let mut req = post_head(edge, host, &format!("{headers}Connection: close\r\n"), body.len());
     req.extend_from_slice(body.as_bytes());
     let h1 = h1_stalled(edge.admin, &req, PROMPT).await;
     let mut h2 = h2_post(edge, host);
@@ -230,7 +231,7 @@ async fn multibyte_invalidation_paths_are_400_not_a_panic() {
     let xml = crate::support::sigv4::batch(&[&long], "multibyte");
     let req = [
         format!(
-            "POST /2020-05-31/distribution/LOCAL/invalidation HTTP/1.1\r\nHost: {}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+            "POST /2020-05-31/distribution/LOCAL/invalidation HTTP/1.1\r\nHost: {}\r\nContent-Type: text/xml\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
             edge.admin,
             xml.len()
         )
