@@ -239,6 +239,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         auth: AdminAuth {
             token: server.admin_token.clone(),
             key_id: server.admin_key_id.clone(),
+            regions: server.admin_regions.clone(),
         },
     });
     let drain = Drain::default();
@@ -290,10 +291,13 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         let addr = listener.local_addr()?;
         tracing::info!(address = %addr, "admin listening (/healthz, /readyz, /metrics, invalidations, POST /reload)");
         admin_addr = Some(addr);
-        let admin = admin.clone();
+        // A request head must arrive within admin_timeout (and its body,
+        // see admin::stack).
+        let mut listener = Listener::plain(listener);
+        listener.limits.header_read_timeout = server.admin_timeout;
         tasks.push(tokio::spawn(server::serve(
-            Listener::plain(listener),
-            move |req, _| Box::pin(admin.clone().handle(req)),
+            listener,
+            admin::stack::handler(admin.clone(), server.admin_timeout),
             server::Workers::default(),
             drain.clone(),
         )));

@@ -270,6 +270,8 @@ fn warn_fixed(old: &Config, new: &Config) {
         ("server.listen", o.listen != n.listen),
         ("server.tls_listen", o.tls_listen != n.tls_listen),
         ("server.admin_listen", o.admin_listen != n.admin_listen),
+        ("server.admin_timeout", o.admin_timeout != n.admin_timeout),
+        ("server.admin_regions", o.admin_regions != n.admin_regions),
         ("server.workers", o.workers != n.workers),
         ("server.proxy_protocol", o.proxy_protocol != n.proxy_protocol),
         (

@@ -1,10 +1,14 @@
 //! The admin listener: health and readiness for load balancers and
 //! orchestrators, Prometheus metrics, invalidations (a JSON API and the
 //! CloudFront API), and `POST /reload`. Never exposed publicly: without an
-//! admin token it may only bind loopback (see `auth`).
+//! admin token it may only bind loopback (see `auth`). Requests pass
+//! `stack` (authentication on the head, a 1 MiB body limit, a deadline for
+//! the body) before `Admin::handle` reads their body.
 
 pub mod auth;
+mod browser;
 pub mod sigv4;
+pub mod stack;
 mod warm;
 
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use serde::Deserialize;
 
 use crate::body::EdgeBody;
@@ -25,11 +29,8 @@ use crate::metrics::Metrics;
 use crate::origin::BoxError;
 use crate::reload::Reloader;
 use crate::response::Identity;
-use auth::{AdminAuth, Denied};
+use auth::{AdminAuth, Admitted, Denied};
 use sigv4::Signed;
-
-/// Largest admin request body: 3,000 paths of 4,000 characters, in XML.
-const MAX_BODY: usize = 16 << 20;
 
 pub struct Admin {
     pub identity: Arc<Identity>,
@@ -73,6 +74,8 @@ struct JsonBatch {
 }
 
 impl Admin {
+    /// Answers a request that `stack::Gate` let in (its `Admitted` is in
+    /// the extensions; without it, nothing but `/healthz` is answered).
     pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -82,27 +85,38 @@ impl Admin {
             return text(StatusCode::OK, "ok\n".into());
         }
         let (parts, body) = req.into_parts();
-        let body = match Limited::new(body, MAX_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => return text(StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}\n")),
-        };
         let path = parts.uri.path();
-        let cloudfront = cloudfront::call(&parts.method, path);
-        let signed = Signed {
-            method: parts.method.as_str(),
-            path,
-            query: parts.uri.query(),
-            headers: &parts.headers,
-            body: &body,
+        let on_cloudfront = path.starts_with(cloudfront::PREFIX);
+        let Some(&admitted) = parts.extensions.get::<Admitted>() else {
+            return unauthorized(&Denied::Missing, on_cloudfront);
         };
-        if let Err(denied) = self.auth.check(&signed, path.starts_with(cloudfront::PREFIX)) {
-            return unauthorized(&denied, path.starts_with(cloudfront::PREFIX));
+        let body = match body.collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return body_error(e.into()),
+        };
+        if admitted == Admitted::SigV4Pending {
+            let signed = Signed {
+                method: parts.method.as_str(),
+                path,
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                authority: parts.uri.authority().map(|a| a.as_str()),
+                body: &body,
+            };
+            if let Err(denied) = self.auth.verify_signature(&signed, SystemTime::now()) {
+                return unauthorized(&denied, on_cloudfront);
+            }
         }
-        if let Some(call) = cloudfront {
+        if let Some(call) = cloudfront::call(&parts.method, path) {
             let site = self.reloader.current();
             return cloudfront::answer(call, &body, &self.invalidations, &site.edge.router, &self.store).await;
         }
-        match (&parts.method, path) {
+        self.answer(&parts, &body).await
+    }
+
+    /// The JSON and plain-text API, for an admitted request and its body.
+    async fn answer(&self, parts: &http::request::Parts, body: &[u8]) -> Response<EdgeBody> {
+        match (&parts.method, parts.uri.path()) {
             (_, "/readyz") if !self.ready.load(Ordering::Relaxed) => {
                 text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
             }
@@ -110,7 +124,7 @@ impl Admin {
                 text(StatusCode::SERVICE_UNAVAILABLE, "warming\n".into())
             }
             (_, "/readyz") => text(StatusCode::OK, "ready\n".into()),
-            (&Method::POST, "/warm") => warm::answer(&self, parts.uri.query()).await,
+            (&Method::POST, "/warm") => warm::answer(self, parts.uri.query()).await,
             (&Method::GET, "/metrics") => {
                 let mut resp = text(StatusCode::OK, self.metrics.render());
                 resp.headers_mut().insert(
@@ -130,7 +144,7 @@ impl Admin {
                 Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("reload refused: {e}\n")),
             },
             (_, "/reload") => method_not_allowed("POST"),
-            (&Method::POST, "/invalidations") => self.create(&body).await,
+            (&Method::POST, "/invalidations") => self.create(body).await,
             (&Method::GET, "/invalidations") => {
                 let list: Vec<_> = self.invalidations.list().iter().map(json).collect();
                 json_response(StatusCode::OK, &serde_json::json!({ "invalidations": list }))
@@ -198,7 +212,28 @@ fn method_not_allowed(allow: &'static str) -> Response<EdgeBody> {
     resp
 }
 
+/// A body that could not be read: too long, too slow, or cut off.
+fn body_error(e: BoxError) -> Response<EdgeBody> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e.as_ref());
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return text(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time\n".into(),
+            );
+        }
+        if c.is::<http_body_util::LengthLimitError>() {
+            return stack::too_large();
+        }
+        cause = c.source();
+    }
+    text(StatusCode::BAD_REQUEST, "request body: read failed\n".into())
+}
+
 fn unauthorized(denied: &Denied, cloudfront: bool) -> Response<EdgeBody> {
+    if let Denied::SigV4(e @ sigv4::SigV4Error::PayloadMismatch) = denied {
+        return cloudfront::error(StatusCode::BAD_REQUEST, "XAmzContentSHA256Mismatch", &e.to_string());
+    }
     let reason = match denied {
         Denied::Missing => "credentials required: Authorization: Bearer <CACHEFRONT_ADMIN_TOKEN>".to_string(),
         Denied::Bearer => "wrong bearer token".to_string(),

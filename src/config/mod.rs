@@ -4,6 +4,7 @@
 //! Relative paths resolve against the directory of the config file, so a
 //! config works the same from any working directory.
 
+mod admin;
 mod error;
 mod error_pages;
 mod immutable;
@@ -76,6 +77,10 @@ pub struct ServerConfig {
     pub access_log_buffer: usize,
     /// The access key id SigV4 requests to the admin API must use.
     pub admin_key_id: String,
+    /// An admin request's head, then its body, must arrive within this.
+    pub admin_timeout: Duration,
+    /// The regions a SigV4 credential scope may name (default us-east-1).
+    pub admin_regions: Vec<String>,
     pub log_format: LogFormat,
     /// The admin token (env `CACHEFRONT_ADMIN_TOKEN`, never the file):
     /// set by the CLI, or by whoever builds the config.

@@ -55,6 +55,9 @@ pub struct RawServer {
     pub access_log: Option<Spanned<String>>,
     pub access_log_buffer: Option<Spanned<i64>>,
     pub admin_key_id: Option<Spanned<String>>,
+    // The admin listener's bounds (see `config::admin`).
+    pub admin_timeout: Option<Spanned<String>>,
+    pub admin_regions: Option<Spanned<Vec<Spanned<String>>>>,
     pub log_format: Option<Spanned<String>>,
     // Limits on clients (see `config::server`).
     pub header_read_timeout: Option<Spanned<String>>,

@@ -84,6 +84,8 @@ pub(super) fn server_config(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Pat
     let access_log = super::watch::access_log(c, raw, base_dir);
     let access_log_buffer = super::watch::access_log_buffer(c, raw);
     let admin_key_id = super::watch::admin_key_id(c, raw);
+    let admin_timeout = super::admin::admin_timeout(c, raw);
+    let admin_regions = super::admin::admin_regions(c, raw);
     let log_format = super::watch::log_format(c, raw);
     let workers = match &raw.workers {
         None => None,
@@ -105,6 +107,8 @@ pub(super) fn server_config(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Pat
         access_log,
         access_log_buffer,
         admin_key_id,
+        admin_timeout,
+        admin_regions,
         log_format,
         admin_token: None,
         limits,

@@ -12,6 +12,10 @@ use crate::route::{PathError, Router};
 /// CloudFront's longest invalidation path.
 pub const MAX_PATH_LEN: usize = 4000;
 
+/// A refused path is quoted back up to this many characters (a path may
+/// be 1 MiB long: the answer stays short).
+const QUOTED: usize = 64;
+
 /// Why a batch is refused (answered 400 with this text).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum PathRuleError {
@@ -31,22 +35,31 @@ pub enum PathRuleError {
     TooManyInProgress { exact: usize, wildcard: usize },
 }
 
-/// Checks one path against CloudFront's rules.
+/// Checks one path against CloudFront's rules. Lengths are in characters
+/// and nothing is sliced by bytes: any UTF-8 string gets an answer.
 pub fn check(path: &str) -> Result<(), PathRuleError> {
     if !path.starts_with('/') {
-        return Err(PathRuleError::NoLeadingSlash(path.to_string()));
+        return Err(PathRuleError::NoLeadingSlash(quoted(path)));
     }
     let len = path.chars().count();
     if len > MAX_PATH_LEN {
         return Err(PathRuleError::TooLong {
-            path: path[..64].to_string() + "…",
+            path: quoted(path),
             len,
         });
     }
-    if path.trim_end_matches('*').len() + 1 < path.len() || path[..path.len() - 1].contains('*') {
-        return Err(PathRuleError::InnerWildcard(path.to_string()));
+    if path.strip_suffix('*').unwrap_or(path).contains('*') {
+        return Err(PathRuleError::InnerWildcard(quoted(path)));
     }
     Ok(())
+}
+
+/// The first `QUOTED` characters of `path`, and "…" if there were more.
+fn quoted(path: &str) -> String {
+    match path.char_indices().nth(QUOTED) {
+        Some((end, _)) => format!("{}…", &path[..end]),
+        None => path.to_string(),
+    }
 }
 
 pub fn is_wildcard(path: &str) -> bool {
@@ -57,7 +70,7 @@ pub fn is_wildcard(path: &str) -> bool {
 /// route serves it: nothing of it can be cached).
 pub fn matchers(router: &Router, path: &str) -> Result<Vec<KeyMatcher>, PathRuleError> {
     let key_error = |source| PathRuleError::Key {
-        path: path.to_string(),
+        path: quoted(path),
         source,
     };
     let Some(prefix) = path.strip_suffix('*') else {
@@ -114,5 +127,34 @@ mod tests {
         let long = format!("/{}", "a".repeat(MAX_PATH_LEN));
         assert!(matches!(check(&long), Err(PathRuleError::TooLong { len: 4001, .. })));
         assert!(check(&long[..MAX_PATH_LEN]).is_ok());
+    }
+
+    #[test]
+    fn multibyte_paths_are_counted_in_characters() {
+        let long = format!("/{}", "é".repeat(MAX_PATH_LEN));
+        let Err(e @ PathRuleError::TooLong { len: 4001, .. }) = check(&long) else {
+            panic!("4,001 characters")
+        };
+        assert!(e.to_string().chars().count() < 200, "{e}");
+        assert!(check(&long[..long.len() - 2]).is_ok(), "4,000 characters, 7,999 bytes");
+        assert!(check("/é").is_ok());
+        assert!(check("/é*").is_ok());
+        assert!(matches!(check("/é*é"), Err(PathRuleError::InnerWildcard(_))));
+        assert!(matches!(check("é"), Err(PathRuleError::NoLeadingSlash(_))));
+    }
+
+    proptest::proptest! {
+        /// Any string gets an answer, never a panic, and a refusal quotes at
+        /// most `QUOTED` characters of it (each escaped to at most 10).
+        #[test]
+        fn any_string_is_answered_briefly(path in "(?s).{0,5000}", lead in proptest::bool::ANY) {
+            let path = if lead { format!("/{path}") } else { path };
+            if let Err(e) = check(&path) {
+                proptest::prop_assert!(e.to_string().chars().count() <= QUOTED * 10 + 100, "{e}");
+            }
+            let inner = path.strip_suffix('*').unwrap_or(&path);
+            let valid = path.starts_with('/') && path.chars().count() <= MAX_PATH_LEN && !inner.contains('*');
+            proptest::prop_assert_eq!(check(&path).is_ok(), valid);
+        }
     }
 }

@@ -163,6 +163,8 @@ async fn a_bad_batch_gets_cloudfronts_error_document() {
     let edge = TestEdge::start(&origin.config(DJANGO_ROUTES)).await;
     let admin = edge.admin_client();
     let path = "/2020-05-31/distribution/LOCAL/invalidation";
+    // Without a token, a body must say it is XML (see admin::browser).
+    let xml = [("content-type", "text/xml")];
     let batch = |items: &str, n: usize| {
         format!(
             "<InvalidationBatch xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><CallerReference>r{n}{}</CallerReference>\
@@ -170,14 +172,16 @@ async fn a_bad_batch_gets_cloudfronts_error_document() {
             items.len()
         )
     };
-    let r = admin.send("POST", path, &[], &batch("<Path>/a*b</Path>", 1)).await;
+    let r = admin.send("POST", path, &xml, &batch("<Path>/a*b</Path>", 1)).await;
     assert_eq!(r.status, 400);
     assert!(String::from_utf8_lossy(&r.body).contains("<Code>InvalidArgument</Code>"));
-    let r = admin.send("POST", path, &[], &batch("<Path>/a</Path>", 2)).await;
+    let r = admin.send("POST", path, &xml, &batch("<Path>/a</Path>", 2)).await;
     assert_eq!(r.status, 400);
     assert!(String::from_utf8_lossy(&r.body).contains("<Code>InconsistentQuantities</Code>"));
-    let r = admin.send("POST", path, &[], "<nope").await;
+    let r = admin.send("POST", path, &xml, "<nope").await;
     assert_eq!(r.status, 400);
-    let r = admin.send("POST", path, &[], &batch("<Path>/static/*</Path>", 1)).await;
+    let r = admin
+        .send("POST", path, &xml, &batch("<Path>/static/*</Path>", 1))
+        .await;
     assert_eq!(r.status, 201);
 }

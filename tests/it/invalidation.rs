@@ -151,6 +151,7 @@ async fn paths_follow_cloudfronts_rules() {
     }
     assert_eq!(admin.invalidate(&refs(&fifteen)).await.status, 201);
     assert_eq!(admin.invalidate(&refs(&exact[..3000])).await.status, 201);
-    let bad_json = admin.send("POST", "/invalidations", &[], "{\"path\": []}").await;
+    let json = [("content-type", "application/json")];
+    let bad_json = admin.send("POST", "/invalidations", &json, "{\"path\": []}").await;
     assert_eq!(bad_json.status, 400);
 }

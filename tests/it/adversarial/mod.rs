@@ -2,6 +2,8 @@
 //! reproduces an attack on real sockets, against the real edge, and checks
 //! what a victim sees and what the origin received.
 
+mod admin;
+mod admin_sigv4;
 mod fill_limits;
 mod forwarded;
 mod framing;

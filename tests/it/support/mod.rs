@@ -9,6 +9,7 @@ pub mod gate;
 pub mod http_origin;
 pub mod raw_origin;
 pub mod s3_origin;
+pub mod sigv4;
 pub mod tls;
 
 pub use client::raw_request;
