@@ -102,18 +102,34 @@ pub fn corpus() -> Vec<Case> {
         b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nConnection: close\r\n\r\n".to_vec(),
         Expect::ClientError,
     );
-    // Host header games.
+    // Host header games: well-formed hosts are served (the route does not
+    // key them), anything that is not `host[:port]` is a 400 (SECURITY.md).
     for host in [
         "",
         "evil.example",
-        "a b",
-        "edge.test:abc",
-        "[::1",
-        "edge.test\r\nHost: evil.example",
+        "EDGE.test:8080",
+        "[::1]:80",
+        "127.0.0.1",
         &"h".repeat(4000),
     ] {
         let req = format!("GET /static/app.css HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         add(format!("host {:.20}", host), req.into_bytes(), Expect::Sane);
+    }
+    for host in [
+        "a b",
+        "edge.test:abc",
+        "edge.test:",
+        "[::1",
+        "edge.test/static/x",
+        "edge.test/media/user1",
+        "user@edge.test",
+        "edge.test?x=1",
+        "edge.test#frag",
+        "edge.test\\x",
+        "edge.test\r\nHost: evil.example",
+    ] {
+        let req = format!("GET /static/app.css HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        add(format!("bad host {:.24}", host), req.into_bytes(), Expect::ClientError);
     }
     add(
         "no host".into(),
