@@ -58,6 +58,10 @@ enum Command {
         /// Give up after this long (connect and answer).
         #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        /// Sent as `Authorization: Bearer`: the admin token, for paths other
+        /// than the public probes (`/healthz`, `/readyz`), e.g. `/metrics`.
+        #[arg(long, env = "CACHEFRONT_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
 }
 
@@ -71,7 +75,7 @@ fn main() -> ExitCode {
         Command::Check => check(&cli.config),
         Command::Serve => serve(&cli.config),
         Command::DevOrigin { root, listen } => dev_origin(&root, listen),
-        Command::Probe { url, timeout } => probe(&url, timeout),
+        Command::Probe { url, timeout, token } => probe(&url, timeout, token.as_deref()),
         Command::Warm {
             manifest,
             url,
@@ -265,8 +269,8 @@ fn first_file(dir: &Path) -> Option<String> {
     None
 }
 
-fn probe(url: &str, timeout: Duration) -> ExitCode {
-    match runtime().block_on(cachefront::probe::probe(url, timeout)) {
+fn probe(url: &str, timeout: Duration, token: Option<&str>) -> ExitCode {
+    match runtime().block_on(cachefront::probe::probe(url, timeout, token)) {
         Ok(status) => {
             println!("{url}: {status}");
             ExitCode::SUCCESS

@@ -28,8 +28,9 @@ pub enum ProbeError {
     Status(StatusCode),
 }
 
-/// GETs `url`; `Ok` with the status when it is 2xx.
-pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, ProbeError> {
+/// GETs `url` (with the admin `token` as a bearer token, when given); `Ok`
+/// with the status when it is 2xx.
+pub async fn probe(url: &str, timeout: Duration, token: Option<&str>) -> Result<StatusCode, ProbeError> {
     let uri: Uri = url.parse().map_err(|_| ProbeError::Url(url.to_string()))?;
     if uri.scheme_str() != Some("http") || uri.host().is_none() {
         return Err(ProbeError::Url(url.to_string()));
@@ -38,10 +39,11 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, ProbeErro
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(timeout));
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-    let request = Request::get(uri)
-        .header(header::USER_AGENT, "cachefront-probe")
-        .body(Empty::new())
-        .map_err(|e| ProbeError::Url(e.to_string()))?;
+    let mut request = Request::get(uri).header(header::USER_AGENT, "cachefront-probe");
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request.body(Empty::new()).map_err(|e| ProbeError::Url(e.to_string()))?;
     let response = tokio::time::timeout(timeout, client.request(request))
         .await
         .map_err(|_| ProbeError::Timeout(timeout))?

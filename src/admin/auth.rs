@@ -1,6 +1,6 @@
 //! Who may use the admin listener, decided on the request head before any
 //! of its body is read. With `CACHEFRONT_ADMIN_TOKEN` set, everything but
-//! `/healthz` needs `Authorization: Bearer <token>`; the CloudFront-API
+//! the probes (`/healthz`, `/readyz`) needs `Authorization: Bearer <token>`; the CloudFront-API
 //! paths also take a SigV4 signature made with the token as secret key
 //! (what the AWS CLI and boto3 send), whose head is checked here and whose
 //! signature is checked once the (bounded) body is read: it covers the

@@ -75,14 +75,14 @@ struct JsonBatch {
 
 impl Admin {
     /// Answers a request that `stack::Gate` let in (its `Admitted` is in
-    /// the extensions; without it, nothing but `/healthz` is answered).
+    /// the extensions; without it, nothing but the probes is answered).
     pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<EdgeBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        if req.uri().path() == "/healthz" {
-            return text(StatusCode::OK, "ok\n".into());
+        if is_probe(req.uri().path()) {
+            return self.probe(req.uri().path());
         }
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
@@ -114,16 +114,24 @@ impl Admin {
         self.answer(&parts, &body).await
     }
 
+    /// A probe's answer: a status and one word, nothing an outsider could
+    /// use, so kubelet and compose can ask without the token.
+    fn probe(&self, path: &str) -> Response<EdgeBody> {
+        match path {
+            "/readyz" if !self.ready.load(Ordering::Relaxed) => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
+            }
+            "/readyz" if self.warming.load(Ordering::Relaxed) => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "warming\n".into())
+            }
+            "/readyz" => text(StatusCode::OK, "ready\n".into()),
+            _ => text(StatusCode::OK, "ok\n".into()),
+        }
+    }
+
     /// The JSON and plain-text API, for an admitted request and its body.
     async fn answer(&self, parts: &http::request::Parts, body: &[u8]) -> Response<EdgeBody> {
         match (&parts.method, parts.uri.path()) {
-            (_, "/readyz") if !self.ready.load(Ordering::Relaxed) => {
-                text(StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
-            }
-            (_, "/readyz") if self.warming.load(Ordering::Relaxed) => {
-                text(StatusCode::SERVICE_UNAVAILABLE, "warming\n".into())
-            }
-            (_, "/readyz") => text(StatusCode::OK, "ready\n".into()),
             (&Method::POST, "/warm") => warm::answer(self, parts.uri.query()).await,
             (&Method::GET, "/metrics") => {
                 let mut resp = text(StatusCode::OK, self.metrics.render());
@@ -265,4 +273,10 @@ fn text(status: StatusCode, body: String) -> Response<EdgeBody> {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The health probes: public even with a token (kubelet's and compose's
+/// HTTP probes send no header), and answered with a status line only.
+pub(crate) fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz")
 }

@@ -2,7 +2,8 @@
 //! its head before any of its body is read, and no client holds the
 //! listener for long:
 //!
-//! 1. `ValidateRequestHeaderLayer` with `Gate`: `/healthz` passes; the rest
+//! 1. `ValidateRequestHeaderLayer` with `Gate`: the probes (`/healthz`,
+//!    `/readyz`: a status line, no data) pass; the rest
 //!    must authenticate (bearer token, or the head of a SigV4 signature:
 //!    its signature covers the body's hash and is checked by the handler
 //!    once the body is read), or, without a token, pass `browser`'s rules.
@@ -56,7 +57,7 @@ impl<B: Body> ValidateRequest<B> for Gate {
 
     fn validate(&mut self, req: &mut Request<B>) -> Result<(), Response<EdgeBody>> {
         let path = req.uri().path();
-        if path == "/healthz" {
+        if super::is_probe(path) {
             return Ok(());
         }
         let cloudfront = path.starts_with(cloudfront::PREFIX);
@@ -65,8 +66,7 @@ impl<B: Body> ValidateRequest<B> for Gate {
             .auth
             .check_head(req.headers(), cloudfront, SystemTime::now())
             .map_err(|denied| unauthorized(&denied, cloudfront))?;
-        // Probes stay reachable by whatever name they use.
-        if admitted == super::auth::Admitted::Tokenless && path != "/readyz" {
+        if admitted == super::auth::Admitted::Tokenless {
             let head = browser::Head {
                 method: req.method(),
                 uri: req.uri(),

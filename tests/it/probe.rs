@@ -6,14 +6,22 @@ use tokio::net::TcpListener;
 use tokio::process::Command;
 
 use crate::support::{HttpOrigin, TestEdge};
+use cachefront::config::Config;
 
 /// Runs the binary's probe; (success, stdout + stderr).
 async fn probe(url: &str, timeout: &str) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cachefront"))
-        .args(["probe", url, "--timeout", timeout])
-        .output()
-        .await
-        .unwrap();
+    probe_with_token(url, timeout, None).await
+}
+
+/// The probe with `CACHEFRONT_ADMIN_TOKEN` set to `token` (or unset).
+async fn probe_with_token(url: &str, timeout: &str, token: Option<&str>) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cachefront"));
+    command.args(["probe", url, "--timeout", timeout]);
+    match token {
+        Some(t) => command.env("CACHEFRONT_ADMIN_TOKEN", t),
+        None => command.env_remove("CACHEFRONT_ADMIN_TOKEN"),
+    };
+    let out = command.output().await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
@@ -51,4 +59,25 @@ async fn probe_gives_up_after_its_timeout() {
     assert!(text.contains("no answer within"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     drop(silent);
+}
+
+#[tokio::test]
+async fn with_a_token_probes_need_none_and_the_probe_sends_it_from_the_env() {
+    let origin = HttpOrigin::start(|_| crate::support::http_origin::ok("x", &[])).await;
+    let mut config = Config::parse(&origin.config(""), std::path::Path::new(".")).unwrap();
+    config.server.admin_token = Some("probe-token".into());
+    let edge = TestEdge::start_config(config, Default::default()).await;
+    let admin = format!("http://{}", edge.admin);
+
+    // What kubelet does: no header at all.
+    for path in ["/healthz", "/readyz"] {
+        let (ok, text) = probe(&format!("{admin}{path}"), "2s").await;
+        assert!(ok, "{path}: {text}");
+    }
+    let (ok, text) = probe(&format!("{admin}/metrics"), "2s").await;
+    assert!(!ok && text.contains("401"), "{text}");
+    let (ok, text) = probe_with_token(&format!("{admin}/metrics"), "2s", Some("wrong")).await;
+    assert!(!ok && text.contains("401"), "{text}");
+    let (ok, text) = probe_with_token(&format!("{admin}/metrics"), "2s", Some("probe-token")).await;
+    assert!(ok, "{text}");
 }
