@@ -76,15 +76,23 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds the addresses the config names.
-    pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
-        let edge = server::bind(config.server.listen)?;
-        let tls = match config.server.tls_listen {
-            Some(addr) => Some(server::bind(addr)?),
+    /// Binds the addresses the config names; an error names the key and
+    /// the address that failed (a second node on one machine collides on
+    /// `admin_listen`, not on `listen`).
+    pub async fn bind(config: &Config) -> Result<Listeners, BindError> {
+        let failed = |key: &'static str, addr: SocketAddr| move |source| BindError { key, addr, source };
+        let s = &config.server;
+        let edge = server::bind(s.listen).map_err(failed("server.listen", s.listen))?;
+        let tls = match s.tls_listen {
+            Some(addr) => Some(server::bind(addr).map_err(failed("server.tls_listen", addr))?),
             None => None,
         };
-        let admin = match config.server.admin_listen {
-            Some(addr) => Some(TcpListener::bind(addr).await?),
+        let admin = match s.admin_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(failed("server.admin_listen", addr))?,
+            ),
             None => None,
         };
         Ok(Listeners {
@@ -94,6 +102,16 @@ impl Listeners {
             workers: server::Workers::default(),
         })
     }
+}
+
+/// A listen address that could not be bound, by its config key.
+#[derive(Debug, Error)]
+#[error("cannot bind {key} = \"{addr}\": {source}")]
+pub struct BindError {
+    pub key: &'static str,
+    pub addr: SocketAddr,
+    #[source]
+    pub source: std::io::Error,
 }
 
 #[derive(Debug, Error)]

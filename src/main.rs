@@ -195,7 +195,7 @@ fn serve(path: &Path) -> ExitCode {
                 l
             }
             Err(e) => {
-                eprintln!("cannot bind {}: {e}", config.server.listen);
+                eprintln!("{e}");
                 return ExitCode::FAILURE;
             }
         };

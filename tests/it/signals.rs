@@ -139,3 +139,34 @@ async fn signals_sent_the_moment_the_welcome_line_appears_are_handled() {
         assert!(status.success(), "SIG{name}: {status}");
     }
 }
+
+/// Two nodes on one machine: the second's `admin_listen` is taken. The
+/// error names that key and address, not the edge's (which was free).
+#[tokio::test]
+async fn a_bind_error_names_the_key_and_address_that_failed() {
+    let origin = HttpOrigin::start(|_| ok("x", &[])).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let toml = config(&origin, "max-age=60").replace(r#"admin_listen = "off""#, &format!(r#"admin_listen = "{addr}""#));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachefront.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_cachefront"))
+            .arg("--config")
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .output(),
+    )
+    .await
+    .expect("exits at once")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot bind server.admin_listen = \"{addr}\"")),
+        "{stderr}"
+    );
+    drop(taken);
+}
