@@ -8,5 +8,6 @@ mod fill_limits;
 mod forwarded;
 mod framing;
 mod host;
+mod omitted_fields;
 mod ranges;
 mod sharing;
