@@ -190,8 +190,25 @@ pub(crate) async fn from_response(
     Ok(match lifetime {
         Some(_) if !object.timing.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
         Some(_) => FillResult::Uncached(object),
-        None => FillResult::Unstorable(object),
+        None => not_stored(job, object, || {
+            freshness::decide(status, &stored_view, anonymous(), policy, cached_error, response_time).is_some()
+        }),
     })
+}
+
+/// The request's facts without its `Authorization`.
+fn anonymous() -> freshness::RequestFacts {
+    freshness::RequestFacts { authorization: false }
+}
+
+/// The result for a response a shared cache may not store: `Authorized`
+/// if it would be stored but for the request's `Authorization`.
+fn not_stored(job: &FillJob, object: Arc<CachedObject>, anonymously: impl FnOnce() -> bool) -> FillResult {
+    if job.facts.authorization && anonymously() {
+        FillResult::Authorized(object)
+    } else {
+        FillResult::Unstorable(object)
+    }
 }
 
 /// The fields a shared cache must not keep (`private="..."`,
@@ -295,7 +312,17 @@ fn refresh(
     let object = Arc::new(object);
     match lifetime {
         Some(_) => FillResult::Refreshed(object),
-        None => FillResult::Unstorable(object),
+        None => not_stored(job, object, || {
+            freshness::decide(
+                stale.status,
+                &stored_view,
+                anonymous(),
+                policy,
+                cached_error,
+                response_time,
+            )
+            .is_some()
+        }),
     }
 }
 

@@ -138,7 +138,10 @@ impl Edge {
             FillResult::Stored(meta) if meta.sliced.is_some() => {
                 self.sliced_miss(route, cache_key, &meta, req, client, view).await
             }
-            FillResult::Stored(obj) | FillResult::Uncached(obj) | FillResult::Unstorable(obj) => {
+            FillResult::Stored(obj)
+            | FillResult::Uncached(obj)
+            | FillResult::Unstorable(obj)
+            | FillResult::Authorized(obj) => {
                 let resp = self.identity.miss(&obj, view);
                 without_private_fields(resp, &obj, shared)
             }

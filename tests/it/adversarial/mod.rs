@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_sigv4;
+mod authorization_hfm;
 mod fill_limits;
 mod forwarded;
 mod framing;
