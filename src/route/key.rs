@@ -133,8 +133,12 @@ impl KeyRule {
     /// for it, and keeping it would make each value a miss of its own.
     /// `Cookie` goes too: the origin saw only the keyed cookies, which the
     /// primary key holds already (and the client's whole `Cookie` would
-    /// never equal what was sent). Used at fill time to build the secondary
-    /// key (`cache::vary`).
+    /// never equal what was sent). `Host` too: the origin is sent the
+    /// client's only on `preserve_host` routes, where it is in the primary
+    /// key already (`CacheKey::with_host`); elsewhere it is sent its own,
+    /// and a client's `Host` (or HTTP/2's `:authority`, which is no header)
+    /// never equals what the fill request had. Used at fill time to build
+    /// the secondary key (`cache::vary`).
     pub fn sent_vary(&self, response: &HeaderMap, http: bool) -> HeaderMap {
         let mut kept: Vec<&str> = Vec::new();
         for value in response.get_all(header::VARY) {
@@ -147,9 +151,7 @@ impl KeyRule {
                             .iter()
                             .chain(&self.forward_only)
                             .any(|h| h.as_str().eq_ignore_ascii_case(name))
-                            || ["accept-encoding", "via", "host"]
-                                .iter()
-                                .any(|n| n.eq_ignore_ascii_case(name))));
+                            || ["accept-encoding", "via"].iter().any(|n| n.eq_ignore_ascii_case(name))));
                 if sent {
                     kept.push(name);
                 }
@@ -237,7 +239,7 @@ mod tests {
     #[test]
     fn vary_keeps_only_what_the_origin_was_sent() {
         let r = rule(QueryKey::All, &["x-v"], &[]);
-        let resp = map(&[("vary", "Origin, X-V"), ("vary", "Accept-Encoding, Cookie")]);
+        let resp = map(&[("vary", "Origin, X-V, Host"), ("vary", "Accept-Encoding, Cookie")]);
         assert_eq!(r.sent_vary(&resp, true)["vary"], "X-V, Accept-Encoding");
         assert!(r.sent_vary(&resp, false).is_empty());
         assert_eq!(r.sent_vary(&map(&[("vary", "*")]), false)["vary"], "*");

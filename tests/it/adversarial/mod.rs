@@ -12,3 +12,4 @@ mod host;
 mod omitted_fields;
 mod ranges;
 mod sharing;
+mod vary_host;
