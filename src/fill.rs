@@ -197,7 +197,7 @@ pub(crate) async fn from_response(
 }
 
 /// The request's facts without its `Authorization`.
-fn anonymous() -> freshness::RequestFacts {
+pub(crate) fn anonymous() -> freshness::RequestFacts {
     freshness::RequestFacts { authorization: false }
 }
 

@@ -64,6 +64,10 @@ pub enum FillResult {
     },
     /// Too large to hold: each waiter streams it from the origin.
     Pass,
+    /// Streamed from the origin for this request alone, nothing kept: a
+    /// sliced object's first answer, not storable only because of the
+    /// request's `Authorization` (see `Authorized`).
+    PassAlone,
     Failed(FillError),
 }
 
@@ -72,7 +76,7 @@ impl FillResult {
     /// be answered with it; if not, it fills alone.
     pub fn shared_with_waiters(&self) -> bool {
         match self {
-            FillResult::Unstorable(_) | FillResult::Authorized(_) => false,
+            FillResult::Unstorable(_) | FillResult::Authorized(_) | FillResult::PassAlone => false,
             FillResult::Failed(FillError::Upstream { shareable, .. }) => *shareable,
             _ => true,
         }
@@ -223,7 +227,7 @@ impl Store {
             }
             FillResult::Pass => self.cache.insert(key.clone(), Entry::Pass),
             FillResult::Unstorable(_) => self.mark_uncacheable(key.clone()),
-            FillResult::Uncached(_) | FillResult::Authorized(_) | FillResult::Failed(_) => {}
+            FillResult::Uncached(_) | FillResult::Authorized(_) | FillResult::PassAlone | FillResult::Failed(_) => {}
         }
     }
 }

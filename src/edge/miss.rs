@@ -149,7 +149,7 @@ impl Edge {
                 let resp = self.identity.refresh_hit(&obj, view);
                 without_private_fields(resp, &obj, shared)
             }
-            FillResult::Pass => {
+            FillResult::Pass | FillResult::PassAlone => {
                 let request = forward::origin_request(route, cache_key, req, client);
                 self.pass(route, &request, head).await
             }

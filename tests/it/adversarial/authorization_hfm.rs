@@ -90,3 +90,30 @@ async fn an_authorization_header_does_not_drop_a_stored_object() {
         "the stored object was dropped after the attacker's request"
     );
 }
+
+/// On a sliced route the first slice's answer decides whether the object
+/// is cached: a made-up `Authorization` on the first request made it
+/// `Pass` (streamed from the origin by everyone) for two minutes.
+#[tokio::test]
+async fn an_authorization_header_does_not_make_a_sliced_object_pass() {
+    let body = bytes::Bytes::from(vec![7u8; 3 << 20]);
+    let origin = HttpOrigin::start(move |seen| http_origin::ranged(seen, &body, "\"v1\"")).await;
+    let config = format!(
+        "[cache]\nmax_object_size = \"1MiB\"\n{}\nslice = \"1MiB\"",
+        origin.config("")
+    );
+    let edge = TestEdge::start(&config).await;
+    let url = edge.url("/video.mp4");
+    let client = Client::new();
+    let range = ("range", "bytes=0-9");
+    let attacker = client.request("GET", &url, &[range, ATTACKER[0]]).await;
+    assert!(attacker.status.is_success(), "{}", attacker.status);
+    let first = client.request("GET", &url, &[range]).await;
+    assert_eq!(first.status, 206);
+    let second = client.request("GET", &url, &[range]).await;
+    assert_eq!(
+        (second.status.as_u16(), second.x_cache()),
+        (206, "Hit from edge-test"),
+        "the object was made a pass for everyone"
+    );
+}
