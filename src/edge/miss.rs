@@ -160,7 +160,11 @@ impl Edge {
                 let stale = stale.expect("checked");
                 self.identity.hit(&stale, view, Instant::now())
             }
-            FillResult::Failed(e) => self.fill_error(&e),
+            FillResult::Failed(e) => match &e {
+                // The origin's own error, shared: without Alice's fields too.
+                FillError::Upstream { response, .. } => without_private_fields(self.fill_error(&e), response, shared),
+                _ => self.fill_error(&e),
+            },
         }
     }
 
