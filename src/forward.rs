@@ -144,13 +144,22 @@ where
 {
     let (parts, body) = req.into_parts();
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_string();
+    let mut headers = end_to_end(&parts.headers);
+    // HTTP/2 names the host in `:authority`, not in a header: a
+    // `preserve_host` origin is sent it as the GETs of this URL are.
+    if !headers.contains_key(header::HOST)
+        && let Ok(Some(host)) = keyed_host(route, &parts.headers, &parts.uri)
+        && let Ok(host) = http::HeaderValue::from_str(&host)
+    {
+        headers.insert(header::HOST, host);
+    }
     let request = OriginRequest {
         method: parts.method.clone(),
         key: path_and_query.clone(),
         path_and_query,
         client_ip: Some(client.ip),
         client_scheme: Some(client.scheme),
-        headers: end_to_end(&parts.headers),
+        headers,
     };
     let body = body.map_err(Into::into).boxed_unsync();
     let response = match route.origin.forward(&request, body).await {

@@ -10,6 +10,7 @@ mod forwarded;
 mod framing;
 mod host;
 mod omitted_fields;
+mod passed_methods;
 mod ranges;
 mod sharing;
 mod vary_host;
