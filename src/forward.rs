@@ -2,7 +2,8 @@
 //! client headers minus what the cache owns) and, on routes with
 //! `methods = "all"`, other methods forwarded uncached with their bodies.
 //! A successful unsafe request invalidates what is stored for its URL and
-//! its `Location` / `Content-Location` (RFC 9111 §4.4).
+//! its `Location` / `Content-Location` (RFC 9111 §4.4): the URL's entry and
+//! the requester's own keyed variant, one lookup each.
 
 use std::sync::Arc;
 
@@ -13,7 +14,6 @@ use http_body_util::BodyExt;
 
 use crate::body::EdgeBody;
 use crate::cache::CacheKey;
-use crate::cache::purge::KeyMatcher;
 use crate::client_addr::ClientAddr;
 use crate::edge::Edge;
 use crate::fill::FillError;
@@ -188,14 +188,23 @@ where
             let Ok(key) = route.invalidation_key(&target) else {
                 continue;
             };
-            if route.key.is_plain() {
-                let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
-                edge.store.invalidate(&CacheKey::new(route.id, key).with_host(host));
-            } else {
-                // Every keyed header and cookie value of the URL.
-                let exact = KeyMatcher::Exact { route: route.id, key };
-                edge.store.purge(Arc::from([exact])).await;
+            // One lookup per key, never a purge: a purge scans the whole
+            // cache and takes a purge generation, and fills in flight
+            // older than the last 1,024 are not stored, so any client
+            // POSTing in a loop kept every route's fills out of the cache.
+            // The URL without keyed headers and cookies, and the
+            // requester's own variant; other clients' keyed variants of
+            // it run out by their freshness (an admin invalidation of the
+            // path covers them all).
+            let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
+            if !route.key.is_plain() {
+                let path = target.split('?').next().unwrap_or("");
+                if let Ok(own) = route.request_key(path, &target, &parts.headers) {
+                    let own = CacheKey::new(route.id, own.into_owned()).with_host(host.clone());
+                    edge.store.invalidate(&own);
+                }
             }
+            edge.store.invalidate(&CacheKey::new(route.id, key).with_host(host));
         }
     }
     edge.identity.pass(response, &route.policy, false)

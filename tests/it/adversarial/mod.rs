@@ -11,6 +11,7 @@ mod framing;
 mod host;
 mod omitted_fields;
 mod passed_methods;
+mod purge_flood;
 mod ranges;
 mod sharing;
 mod vary_host;
