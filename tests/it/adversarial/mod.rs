@@ -14,4 +14,5 @@ mod passed_methods;
 mod purge_flood;
 mod ranges;
 mod sharing;
+mod vary_bytes;
 mod vary_host;
