@@ -74,7 +74,16 @@ impl KeyRule {
                 key.push_str("\0h");
                 key.push_str(name.as_str());
                 key.push(':');
-                key.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                // Forwarded as sent, so keyed as sent: bytes that are not
+                // visible ASCII as a NUL-marked hex string (never a value),
+                // not a lossy text two different values would share.
+                match value.to_str() {
+                    Ok(v) => key.push_str(v),
+                    Err(_) => {
+                        key.push_str("\0x");
+                        key.push_str(&hex::encode(value.as_bytes()));
+                    }
+                }
             }
         }
         for (name, value) in self.keyed_cookies(headers) {
@@ -234,6 +243,20 @@ mod tests {
         assert_eq!(out["x-v"], "1");
         assert_eq!(r.key("/p", "/p", &HeaderMap::new()), "/p");
         assert_eq!(sent_path_and_query("/p?q\0hx-v:1"), "/p?q");
+    }
+
+    #[test]
+    fn header_values_that_are_not_text_are_keyed_by_their_bytes() {
+        let r = rule(QueryKey::All, &["x-v"], &[]);
+        let with = |bytes: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert("x-v", HeaderValue::from_bytes(bytes).unwrap());
+            r.key("/p", "/p", &h).into_owned()
+        };
+        let keys = [with(b"\xff"), with(b"\xfe"), with("\u{fffd}".as_bytes()), with(b"ff")];
+        for (i, a) in keys.iter().enumerate() {
+            assert!(keys[i + 1..].iter().all(|b| a != b), "{keys:?}");
+        }
     }
 
     #[test]
