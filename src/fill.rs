@@ -149,11 +149,7 @@ pub(crate) async fn from_response(
 
     let for_key = route.policy.for_key(&job.request.key);
     let policy = &*for_key.for_status(status);
-    let omit_on_hit: Vec<HeaderName> = freshness::directives(&headers)
-        .omit_fields
-        .iter()
-        .filter_map(|f| HeaderName::from_bytes(f.as_bytes()).ok())
-        .collect();
+    let omit_on_hit = omitted_fields(&headers);
     // Judged as stored: without the fields it must not keep.
     let mut stored_view = headers.clone();
     for field in &omit_on_hit {
@@ -194,8 +190,35 @@ pub(crate) async fn from_response(
     Ok(match lifetime {
         Some(_) if !object.timing.fresh_for.is_zero() || object.has_validator() => FillResult::Stored(object),
         Some(_) => FillResult::Uncached(object),
-        None => FillResult::Unstorable(object),
+        None => not_stored(job, object, || {
+            freshness::decide(status, &stored_view, anonymous(), policy, cached_error, response_time).is_some()
+        }),
     })
+}
+
+/// The request's facts without its `Authorization`.
+pub(crate) fn anonymous() -> freshness::RequestFacts {
+    freshness::RequestFacts { authorization: false }
+}
+
+/// The result for a response a shared cache may not store: `Authorized`
+/// if it would be stored but for the request's `Authorization`.
+fn not_stored(job: &FillJob, object: Arc<CachedObject>, anonymously: impl FnOnce() -> bool) -> FillResult {
+    if job.facts.authorization && anonymously() {
+        FillResult::Authorized(object)
+    } else {
+        FillResult::Unstorable(object)
+    }
+}
+
+/// The fields a shared cache must not keep (`private="..."`,
+/// `no-cache="..."`): stored for the filling client's answer only.
+fn omitted_fields(headers: &HeaderMap) -> Vec<HeaderName> {
+    freshness::directives(headers)
+        .omit_fields
+        .iter()
+        .filter_map(|f| HeaderName::from_bytes(f.as_bytes()).ok())
+        .collect()
 }
 
 pub(crate) fn timing(
@@ -233,7 +256,13 @@ fn refresh(
     response_time: SystemTime,
     stored_at: Instant,
 ) -> FillResult {
+    // What was stored: without the fields the response kept from a shared
+    // cache (`private="Set-Cookie"`), which were the first client's and
+    // must not reach this one through the refreshed object.
     let mut merged = stale.origin_headers.clone();
+    for name in &stale.omit_on_hit {
+        merged.remove(name);
+    }
     for name in update.keys() {
         if matches!(
             *name,
@@ -248,7 +277,20 @@ fn refresh(
     }
     let policy = &*job.route.policy.for_key(&job.request.key);
     let cached_error = stale.status == StatusCode::NOT_FOUND || stale.status == StatusCode::FORBIDDEN;
-    let lifetime = freshness::decide(stale.status, &merged, job.facts, policy, cached_error, response_time);
+    // Judged as stored, as `from_response` does.
+    let omit_on_hit = omitted_fields(&merged);
+    let mut stored_view = merged.clone();
+    for field in &omit_on_hit {
+        stored_view.remove(field);
+    }
+    let lifetime = freshness::decide(
+        stale.status,
+        &stored_view,
+        job.facts,
+        policy,
+        cached_error,
+        response_time,
+    );
     let timing = timing(update, lifetime, request_time, response_time, stored_at);
     let identity = stale.identity();
     let from_error_ttl = lifetime.is_some_and(|l| l.from_error_ttl);
@@ -266,11 +308,21 @@ fn refresh(
         timing,
     );
     object.secondary = stale.secondary.clone();
-    object.omit_on_hit = stale.omit_on_hit.clone();
+    object.omit_on_hit = omit_on_hit;
     let object = Arc::new(object);
     match lifetime {
         Some(_) => FillResult::Refreshed(object),
-        None => FillResult::Unstorable(object),
+        None => not_stored(job, object, || {
+            freshness::decide(
+                stale.status,
+                &stored_view,
+                anonymous(),
+                policy,
+                cached_error,
+                response_time,
+            )
+            .is_some()
+        }),
     }
 }
 

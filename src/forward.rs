@@ -2,7 +2,8 @@
 //! client headers minus what the cache owns) and, on routes with
 //! `methods = "all"`, other methods forwarded uncached with their bodies.
 //! A successful unsafe request invalidates what is stored for its URL and
-//! its `Location` / `Content-Location` (RFC 9111 §4.4).
+//! its `Location` / `Content-Location` (RFC 9111 §4.4): the URL's entry and
+//! the requester's own keyed variant, one lookup each.
 
 use std::sync::Arc;
 
@@ -13,7 +14,6 @@ use http_body_util::BodyExt;
 
 use crate::body::EdgeBody;
 use crate::cache::CacheKey;
-use crate::cache::purge::KeyMatcher;
 use crate::client_addr::ClientAddr;
 use crate::edge::Edge;
 use crate::fill::FillError;
@@ -144,13 +144,22 @@ where
 {
     let (parts, body) = req.into_parts();
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_string();
+    let mut headers = end_to_end(&parts.headers);
+    // HTTP/2 names the host in `:authority`, not in a header: a
+    // `preserve_host` origin is sent it as the GETs of this URL are.
+    if !headers.contains_key(header::HOST)
+        && let Ok(Some(host)) = keyed_host(route, &parts.headers, &parts.uri)
+        && let Ok(host) = http::HeaderValue::from_str(&host)
+    {
+        headers.insert(header::HOST, host);
+    }
     let request = OriginRequest {
         method: parts.method.clone(),
         key: path_and_query.clone(),
         path_and_query,
         client_ip: Some(client.ip),
         client_scheme: Some(client.scheme),
-        headers: end_to_end(&parts.headers),
+        headers,
     };
     let body = body.map_err(Into::into).boxed_unsync();
     let response = match route.origin.forward(&request, body).await {
@@ -179,14 +188,23 @@ where
             let Ok(key) = route.invalidation_key(&target) else {
                 continue;
             };
-            if route.key.is_plain() {
-                let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
-                edge.store.invalidate(&CacheKey::new(route.id, key).with_host(host));
-            } else {
-                // Every keyed header and cookie value of the URL.
-                let exact = KeyMatcher::Exact { route: route.id, key };
-                edge.store.purge(Arc::from([exact])).await;
+            // One lookup per key, never a purge: a purge scans the whole
+            // cache and takes a purge generation, and fills in flight
+            // older than the last 1,024 are not stored, so any client
+            // POSTing in a loop kept every route's fills out of the cache.
+            // The URL without keyed headers and cookies, and the
+            // requester's own variant; other clients' keyed variants of
+            // it run out by their freshness (an admin invalidation of the
+            // path covers them all).
+            let host = keyed_host(route, &parts.headers, &parts.uri).unwrap_or(None);
+            if !route.key.is_plain() {
+                let path = target.split('?').next().unwrap_or("");
+                if let Ok(own) = route.request_key(path, &target, &parts.headers) {
+                    let own = CacheKey::new(route.id, own.into_owned()).with_host(host.clone());
+                    edge.store.invalidate(&own);
+                }
             }
+            edge.store.invalidate(&CacheKey::new(route.id, key).with_host(host));
         }
     }
     edge.identity.pass(response, &route.policy, false)

@@ -49,6 +49,12 @@ pub enum FillResult {
     /// A response a shared cache must not store (RFC 9111 §3): only the
     /// request it was fetched for is answered with it.
     Unstorable(Arc<CachedObject>),
+    /// A response not stored only because its request carried
+    /// `Authorization` (§3.5): answered to that request alone, like
+    /// `Unstorable`, but the URL is not marked hit-for-miss and what is
+    /// stored stays. A header any client can send says nothing of what
+    /// the URL is for the others.
+    Authorized(Arc<CachedObject>),
     /// Too large to hold whole: stored as slices; the object's entry and
     /// the slice this fill fetched.
     Sliced {
@@ -58,6 +64,10 @@ pub enum FillResult {
     },
     /// Too large to hold: each waiter streams it from the origin.
     Pass,
+    /// Streamed from the origin for this request alone, nothing kept: a
+    /// sliced object's first answer, not storable only because of the
+    /// request's `Authorization` (see `Authorized`).
+    PassAlone,
     Failed(FillError),
 }
 
@@ -66,7 +76,7 @@ impl FillResult {
     /// be answered with it; if not, it fills alone.
     pub fn shared_with_waiters(&self) -> bool {
         match self {
-            FillResult::Unstorable(_) => false,
+            FillResult::Unstorable(_) | FillResult::Authorized(_) | FillResult::PassAlone => false,
             FillResult::Failed(FillError::Upstream { shareable, .. }) => *shareable,
             _ => true,
         }
@@ -217,7 +227,7 @@ impl Store {
             }
             FillResult::Pass => self.cache.insert(key.clone(), Entry::Pass),
             FillResult::Unstorable(_) => self.mark_uncacheable(key.clone()),
-            FillResult::Uncached(_) | FillResult::Failed(_) => {}
+            FillResult::Uncached(_) | FillResult::Authorized(_) | FillResult::PassAlone | FillResult::Failed(_) => {}
         }
     }
 }

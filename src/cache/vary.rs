@@ -62,12 +62,26 @@ impl Secondary {
     }
 }
 
+/// A field line as text. A value with bytes that are not visible ASCII
+/// (obs-text) is forwarded as sent, so it must select its own variant,
+/// never the one of clients without the header: it is a NUL (never in a
+/// field value) and the bytes in hex, unlike any other value.
+fn text(value: &http::HeaderValue) -> String {
+    match value.to_str() {
+        Ok(v) => v.to_string(),
+        Err(_) => format!("\0{}", hex::encode(value.as_bytes())),
+    }
+}
+
 /// All field lines of `name` combined, whitespace around commas removed;
 /// `Accept-Encoding` reduced to its sorted, lower-cased codings.
 fn normalized(name: &HeaderName, request: &HeaderMap) -> Option<String> {
-    let mut lines = request.get_all(name).iter().filter_map(|v| v.to_str().ok()).peekable();
-    lines.peek()?;
+    let lines: Vec<String> = request.get_all(name).iter().map(text).collect();
+    if lines.is_empty() {
+        return None;
+    }
     let mut items: Vec<String> = lines
+        .iter()
         .flat_map(|l| l.split(','))
         .map(|i| i.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|i| !i.is_empty())

@@ -36,6 +36,7 @@ impl Edge {
             scheme: client.scheme,
             client: client.ip,
             hostnames: &route.hostnames,
+            host_is_sent: route.origin.preserves_host(),
         };
         match keys.verify(&facts, std::time::SystemTime::now()) {
             Ok(uri) => {

@@ -64,7 +64,9 @@ impl Edge {
                 let job = self.job(route, &cache_key, req, client, None);
                 let permits = route.origin.fill_permits();
                 let result = self.store.fill_alone(cache_key.clone(), permits, fill::fill(job)).await;
-                return self.answer(route, &cache_key, req, client, view, None, result).await;
+                return self
+                    .answer(route, &cache_key, req, client, view, None, (result, false))
+                    .await;
             }
             Phase::Miss => None,
         };
@@ -77,7 +79,7 @@ impl Edge {
     /// The fill this request waits on, and if it was another request's and
     /// its answer may not be shared with this one, this request's own
     /// (RFC 9111 §4: requests collapse only onto a response reusable for
-    /// each of them).
+    /// each of them). With it, whether the answer was another request's.
     async fn coalesced<B>(
         &self,
         route: &Arc<Route>,
@@ -86,7 +88,7 @@ impl Edge {
         client: ClientAddr,
         discriminator: u64,
         stale: Option<Arc<CachedObject>>,
-    ) -> FillResult {
+    ) -> (FillResult, bool) {
         let permits = route.origin.fill_permits();
         let job = self.job(route, cache_key, req, client, stale.clone());
         let filling = self
@@ -110,11 +112,15 @@ impl Edge {
         if joined && !result.shared_with_waiters() {
             let job = self.job(route, cache_key, req, client, stale);
             result = self.store.fill_alone(cache_key.clone(), permits, fill::fill(job)).await;
+            joined = false;
         }
-        result
+        (result, joined)
     }
 
-    /// The answer from a fill's result.
+    /// The answer from a fill's result, and whether that fill was another
+    /// request's: then the fields the response keeps from a shared cache
+    /// (`private="Set-Cookie"`, `no-cache="..."`: `omit_on_hit`) are not
+    /// this client's, and it gets what a hit would get.
     #[allow(clippy::too_many_arguments)]
     async fn answer<B>(
         &self,
@@ -124,7 +130,7 @@ impl Edge {
         client: ClientAddr,
         view: &RequestView<'_>,
         stale: Option<Arc<CachedObject>>,
-        result: FillResult,
+        (result, shared): (FillResult, bool),
     ) -> Response<EdgeBody> {
         let head = view.head;
         match result {
@@ -132,11 +138,18 @@ impl Edge {
             FillResult::Stored(meta) if meta.sliced.is_some() => {
                 self.sliced_miss(route, cache_key, &meta, req, client, view).await
             }
-            FillResult::Stored(obj) | FillResult::Uncached(obj) | FillResult::Unstorable(obj) => {
-                self.identity.miss(&obj, view)
+            FillResult::Stored(obj)
+            | FillResult::Uncached(obj)
+            | FillResult::Unstorable(obj)
+            | FillResult::Authorized(obj) => {
+                let resp = self.identity.miss(&obj, view);
+                without_private_fields(resp, &obj, shared)
             }
-            FillResult::Refreshed(obj) => self.identity.refresh_hit(&obj, view),
-            FillResult::Pass => {
+            FillResult::Refreshed(obj) => {
+                let resp = self.identity.refresh_hit(&obj, view);
+                without_private_fields(resp, &obj, shared)
+            }
+            FillResult::Pass | FillResult::PassAlone => {
                 let request = forward::origin_request(route, cache_key, req, client);
                 self.pass(route, &request, head).await
             }
@@ -147,7 +160,11 @@ impl Edge {
                 let stale = stale.expect("checked");
                 self.identity.hit(&stale, view, Instant::now())
             }
-            FillResult::Failed(e) => self.fill_error(&e),
+            FillResult::Failed(e) => match &e {
+                // The origin's own error, shared: without Alice's fields too.
+                FillError::Upstream { response, .. } => without_private_fields(self.fill_error(&e), response, shared),
+                _ => self.fill_error(&e),
+            },
         }
     }
 
@@ -216,6 +233,18 @@ impl Edge {
             Err(e) => self.fill_error(&FillError::from(e)),
         }
     }
+}
+
+/// A fill's answer for a request that waited on it (`shared`): without
+/// the fields the response keeps from a shared cache (`omit_on_hit`), as
+/// a hit gets it. They were the filling request's.
+fn without_private_fields(mut resp: Response<EdgeBody>, obj: &CachedObject, shared: bool) -> Response<EdgeBody> {
+    if shared {
+        for name in &obj.omit_on_hit {
+            resp.headers_mut().remove(name);
+        }
+    }
+    resp
 }
 
 /// The slice a cold request needs first: where its range starts.

@@ -74,7 +74,16 @@ impl KeyRule {
                 key.push_str("\0h");
                 key.push_str(name.as_str());
                 key.push(':');
-                key.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                // Forwarded as sent, so keyed as sent: bytes that are not
+                // visible ASCII as a NUL-marked hex string (never a value),
+                // not a lossy text two different values would share.
+                match value.to_str() {
+                    Ok(v) => key.push_str(v),
+                    Err(_) => {
+                        key.push_str("\0x");
+                        key.push_str(&hex::encode(value.as_bytes()));
+                    }
+                }
             }
         }
         for (name, value) in self.keyed_cookies(headers) {
@@ -133,8 +142,12 @@ impl KeyRule {
     /// for it, and keeping it would make each value a miss of its own.
     /// `Cookie` goes too: the origin saw only the keyed cookies, which the
     /// primary key holds already (and the client's whole `Cookie` would
-    /// never equal what was sent). Used at fill time to build the secondary
-    /// key (`cache::vary`).
+    /// never equal what was sent). `Host` too: the origin is sent the
+    /// client's only on `preserve_host` routes, where it is in the primary
+    /// key already (`CacheKey::with_host`); elsewhere it is sent its own,
+    /// and a client's `Host` (or HTTP/2's `:authority`, which is no header)
+    /// never equals what the fill request had. Used at fill time to build
+    /// the secondary key (`cache::vary`).
     pub fn sent_vary(&self, response: &HeaderMap, http: bool) -> HeaderMap {
         let mut kept: Vec<&str> = Vec::new();
         for value in response.get_all(header::VARY) {
@@ -147,9 +160,7 @@ impl KeyRule {
                             .iter()
                             .chain(&self.forward_only)
                             .any(|h| h.as_str().eq_ignore_ascii_case(name))
-                            || ["accept-encoding", "via", "host"]
-                                .iter()
-                                .any(|n| n.eq_ignore_ascii_case(name))));
+                            || ["accept-encoding", "via"].iter().any(|n| n.eq_ignore_ascii_case(name))));
                 if sent {
                     kept.push(name);
                 }
@@ -235,9 +246,23 @@ mod tests {
     }
 
     #[test]
+    fn header_values_that_are_not_text_are_keyed_by_their_bytes() {
+        let r = rule(QueryKey::All, &["x-v"], &[]);
+        let with = |bytes: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert("x-v", HeaderValue::from_bytes(bytes).unwrap());
+            r.key("/p", "/p", &h).into_owned()
+        };
+        let keys = [with(b"\xff"), with(b"\xfe"), with("\u{fffd}".as_bytes()), with(b"ff")];
+        for (i, a) in keys.iter().enumerate() {
+            assert!(keys[i + 1..].iter().all(|b| a != b), "{keys:?}");
+        }
+    }
+
+    #[test]
     fn vary_keeps_only_what_the_origin_was_sent() {
         let r = rule(QueryKey::All, &["x-v"], &[]);
-        let resp = map(&[("vary", "Origin, X-V"), ("vary", "Accept-Encoding, Cookie")]);
+        let resp = map(&[("vary", "Origin, X-V, Host"), ("vary", "Accept-Encoding, Cookie")]);
         assert_eq!(r.sent_vary(&resp, true)["vary"], "X-V, Accept-Encoding");
         assert!(r.sent_vary(&resp, false).is_empty());
         assert_eq!(r.sent_vary(&map(&[("vary", "*")]), false)["vary"], "*");

@@ -100,6 +100,9 @@ pub struct Request<'a> {
     /// The site's names (`server.hostnames` or the route's); empty: the
     /// request's `Host`, when well-formed.
     pub hostnames: &'a [crate::host::Hostname],
+    /// The request's `Host` is sent to the origin (`preserve_host`): it
+    /// chooses what is served, so it must be one of `hostnames`.
+    pub host_is_sent: bool,
 }
 
 impl Verifier {
@@ -186,7 +189,8 @@ impl Verifier {
 /// The hosts a request's resource is built with, never a string the client
 /// chose: with `hostnames` configured, the one the request's `Host` names,
 /// else every one (HTTP/1.0 without `Host`, a `Host` the site does not
-/// have: any configured name may match, none is the client's). Without
+/// have: any configured name may match, none is the client's; but not
+/// where the `Host` reaches the origin, see `host_is_sent`). Without
 /// them, the request's `Host` (or `:authority`), lower-cased, and only when
 /// it is `host[:port]`: it cannot carry a path into the resource. For a
 /// canned policy each name tried costs one signature check (a custom
@@ -207,6 +211,9 @@ fn site_names(req: &Request<'_>) -> Result<Vec<String>, SignatureError> {
         let named = requested.and_then(|(_, hp)| req.hostnames.iter().find(|n| n.names(&hp)));
         return Ok(match named {
             Some(n) => vec![n.as_str().to_string()],
+            // Sent to an origin that serves sites by name, another name
+            // would be another site, which no policy of this one covers.
+            None if req.host_is_sent && requested.is_some() => return Err(SignatureError::Denied("host")),
             None => req.hostnames.iter().map(|n| n.as_str().to_string()).collect(),
         });
     }
@@ -254,6 +261,7 @@ mod tests {
             scheme: Scheme::Http,
             client: client.parse().unwrap(),
             hostnames: &[],
+            host_is_sent: false,
         };
         v.verify(&req, now)
     }
@@ -318,6 +326,7 @@ mod tests {
                 scheme: Scheme::Http,
                 client: "192.0.2.7".parse().unwrap(),
                 hostnames: if named { &names } else { &[] },
+                host_is_sent: false,
             };
             if v.verify(&req, at(EXPIRES - 60)).is_ok() {
                 proptest::prop_assert!(path.starts_with("/media/user1/") && policy::plain_path(&path), "{path}");

@@ -110,6 +110,22 @@ pub async fn run(job: &FillJob, slice: &SliceFill) -> Result<FillResult, FillErr
     let policy = &*job.route.policy.for_key(&job.request.key);
     let lifetime = freshness::decide(StatusCode::OK, &origin_headers, job.facts, policy, false, response_time);
     if lifetime.is_none() {
+        // Not storable only because of this request's `Authorization`:
+        // this request streams it, the object stays cacheable for others
+        // (a header any client can send must not make it a pass).
+        if job.facts.authorization
+            && freshness::decide(
+                StatusCode::OK,
+                &origin_headers,
+                fill::anonymous(),
+                policy,
+                false,
+                response_time,
+            )
+            .is_some()
+        {
+            return Ok(FillResult::PassAlone);
+        }
         // Not storable: every request streams the object from the origin.
         return Ok(FillResult::Pass);
     }

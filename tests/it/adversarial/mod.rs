@@ -4,9 +4,15 @@
 
 mod admin;
 mod admin_sigv4;
+mod authorization_hfm;
 mod fill_limits;
 mod forwarded;
 mod framing;
 mod host;
+mod omitted_fields;
+mod passed_methods;
+mod purge_flood;
 mod ranges;
 mod sharing;
+mod vary_bytes;
+mod vary_host;

@@ -13,6 +13,7 @@
 mod names;
 mod scope;
 mod validation;
+mod vhosts;
 mod wire;
 
 use std::time::Duration;
