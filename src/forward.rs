@@ -122,10 +122,33 @@ fn normalised_accept_encoding(headers: &HeaderMap) -> Option<http::HeaderValue> 
 
 /// A passed method's end-to-end headers: hop-by-hop and client framing
 /// removed (hyper frames the body from its size).
+/// Request headers that make origin frameworks act on another URL, host
+/// or method than the one the edge routed (IIS and Symfony rewrite to
+/// `X-Original-URL`, Django believes `X-Forwarded-Host` with
+/// `USE_X_FORWARDED_HOST`, method overrides): a passed request keeps its
+/// other end-to-end headers, never these. The edge sets `X-Forwarded-For`
+/// and `X-Forwarded-Proto` itself.
+const REWRITES: [&str; 11] = [
+    "x-original-url",
+    "x-rewrite-url",
+    "x-forwarded-host",
+    "x-forwarded-server",
+    "x-forwarded-port",
+    "x-forwarded-scheme",
+    "x-host",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "forwarded",
+];
+
 fn end_to_end(headers: &HeaderMap) -> HeaderMap {
     let mut h = headers.clone();
     remove_hop_by_hop(&mut h);
     for name in CLIENT_FRAMING {
+        h.remove(name);
+    }
+    for name in REWRITES {
         h.remove(name);
     }
     h

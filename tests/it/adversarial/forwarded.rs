@@ -227,3 +227,42 @@ async fn passed_bodies_arrive_intact_and_exactly_framed_on_h1_and_h2() {
     }
     assert_origin_clean(&origin);
 }
+
+/// Passed methods forward the client's end-to-end headers (they are never
+/// cached), but not those that make an origin framework act on another
+/// URL, host or method than the one routed: IIS and Symfony rewrite to
+/// `X-Original-URL`, Django believes `X-Forwarded-Host`. A POST to a
+/// `methods = "all"` route could otherwise reach a path outside the route.
+#[tokio::test]
+async fn passed_methods_do_not_carry_url_host_or_method_rewrites() {
+    let origin = RawOrigin::start().await;
+    origin.body_first();
+    origin.answer_with(|_| RawAnswer {
+        status: 200,
+        headers: vec![("Cache-Control".into(), "no-store".into())],
+        body: b"ok".to_vec(),
+    });
+    let edge = TestEdge::start(&origin.config("", "methods = \"all\"")).await;
+    let rewrites = [
+        ("x-original-url", "/admin/delete"),
+        ("x-rewrite-url", "/admin/delete"),
+        ("x-forwarded-host", "evil.example"),
+        ("forwarded", "host=evil.example"),
+        ("x-http-method-override", "DELETE"),
+    ];
+    let mut headers: Vec<(&str, &str)> = rewrites.to_vec();
+    headers.push(("cookie", "sid=alice"));
+    let r = edge.request("POST", "/form", &headers).await;
+    assert_eq!(r.status, 200);
+    let r = h2_send(edge.addr, "POST", "/form2", &rewrites, b"a=1").await;
+    assert_eq!(text(&r), "ok");
+    let seen = origin.requests();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for r in &seen {
+        for (name, _) in rewrites {
+            assert!(!r.has(name), "{name} reached the origin: {r:?}");
+        }
+    }
+    // The rest of a passed request's headers still go (a form post needs its session).
+    assert_eq!(seen[0].header("cookie"), Some("sid=alice"), "{:?}", seen[0]);
+}
