@@ -78,6 +78,22 @@ pub(super) fn key_rule(c: &mut Checker<'_>, key: &dyn Fn(&str) -> String, raw: &
             k.span(),
         );
     }
+    for name in raw.origin_headers.as_deref().unwrap_or_default() {
+        if rule
+            .headers
+            .iter()
+            .any(|h| h.as_str().eq_ignore_ascii_case(name.get_ref()))
+        {
+            c.err::<()>(
+                &key("origin_headers"),
+                format!(
+                    "{:?} is keyed (key.headers), and so forwarded already: list it once",
+                    name.get_ref()
+                ),
+                name.span(),
+            );
+        }
+    }
     KeyRule { forward_only, ..rule }
 }
 
@@ -209,6 +225,11 @@ mod tests {
         assert!(e.contains("routes[0].key.cookies"), "{e}");
         let e = errors("s3", r#"key = { query = "all" }"#);
         assert!(e.contains("routes[0].key") && e.contains("S3 routes"), "{e}");
+        let e = errors("http", "key = { headers = [\"X-A\"] }\norigin_headers = [\"x-a\"]");
+        assert!(
+            e.contains("routes[0].origin_headers") && e.contains("list it once"),
+            "{e}"
+        );
         let e = errors("http", r#"key = { query = "all", vary = [] }"#);
         assert!(e.contains("vary"), "{e}");
     }
