@@ -175,7 +175,7 @@ fn serve(path: &Path) -> ExitCode {
     let fds = cachefront::zerocopy::raise_fd_limit();
     tracing::debug!(?fds, "file descriptor limit");
     // The admin secret comes from the environment, never the config file.
-    config.server.admin_token = std::env::var("CACHEFRONT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    config.server.admin_token = admin_token();
     let workers = config
         .server
         .workers
@@ -329,4 +329,9 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The admin token `serve` uses.
+fn admin_token() -> Option<String> {
+    std::env::var("CACHEFRONT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty())
 }

@@ -33,7 +33,22 @@ pub(super) fn access_log(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Path) 
             v.span(),
         ),
         "-" => Some(Destination::Stdout),
-        path => Some(Destination::File(base_dir.join(path))),
+        path => {
+            // `serve` would fail at start creating the file: say so here,
+            // where `check` sees it too, with the key and its line.
+            let file = base_dir.join(path);
+            match file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                Some(dir) if !dir.is_dir() => c.err(
+                    "server.access_log",
+                    format!(
+                        "the folder {} does not exist: create it, or use \"-\" for stdout",
+                        dir.display()
+                    ),
+                    v.span(),
+                ),
+                _ => Some(Destination::File(file)),
+            }
+        }
     })
 }
 

@@ -11,6 +11,7 @@ fn check(config: &str) -> (bool, String) {
         .args(["check", "--config"])
         .arg(&path)
         .env("RUST_LOG", "error")
+        .env_remove("CACHEFRONT_ADMIN_TOKEN")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
@@ -283,5 +284,30 @@ error_pages = { 404 = { path = "404.html" }, 200 = { path = "/ok.html" }, 403 = 
             "routes[0].error_pages.200",
             "routes[0].error_pages.403.status",
         ],
+    );
+}
+
+/// What `serve` refuses at start, `check` refuses too, with the key and
+/// its line: an access log in a folder that does not exist (`check` said
+/// "ok" and `serve` failed creating the file).
+#[test]
+fn check_and_serve_refuse_an_access_log_in_a_missing_folder() {
+    let missing = "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"off\"\naccess_log = \"no-such-folder/access.log\"\n\n[origins.o]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\n\n[[routes]]\npath = \"/\"\norigin = \"o\"\n";
+    assert_refused_at(missing, &[("server.access_log", 4)]);
+    assert_refused(missing, &["no-such-folder", "does not exist"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachefront.toml");
+    std::fs::write(&path, missing).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cachefront"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("server.access_log"),
+        "serve: {stderr}"
     );
 }
