@@ -33,6 +33,7 @@ mod paths;
 mod probe;
 mod properties;
 mod range;
+mod readme;
 mod reload;
 mod rfc9111;
 mod shutdown;
