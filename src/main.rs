@@ -134,7 +134,7 @@ fn check(path: &Path) -> ExitCode {
             if let Some(tls) = &c.server.tls
                 && let Err(e) = cachefront::tls::acceptor_config(tls)
             {
-                eprintln!("{}: server.tls_cert: {e}", path.display());
+                eprintln!("{}: {}: {e}", path.display(), e.config_key(tls));
                 return ExitCode::FAILURE;
             }
             println!(

@@ -6,7 +6,6 @@
 //! handshakes use the new certificates while open connections carry on.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::crypto::{CryptoProvider, ring};
@@ -21,7 +20,12 @@ use crate::config::{CertPaths, TlsConfig};
 #[derive(Debug, Error)]
 pub enum TlsError {
     #[error("{path}: {message}")]
-    File { path: String, message: String },
+    File {
+        path: String,
+        message: String,
+        /// The private key's file (else a certificate chain's).
+        key_file: bool,
+    },
     #[error("{cert} and {key}: {source}")]
     Mismatch {
         cert: String,
@@ -30,6 +34,22 @@ pub enum TlsError {
     },
     #[error("TLS configuration: {0}")]
     Config(#[from] rustls::Error),
+}
+
+impl TlsError {
+    /// The config key naming the file this error is about, so `check`
+    /// reports an unreadable key file under `tls_key`, not `tls_cert`.
+    pub fn config_key(&self, tls: &TlsConfig) -> &'static str {
+        let TlsError::File { path, key_file, .. } = self else {
+            return "server.tls_cert";
+        };
+        let default = if *key_file { &tls.default.key } else { &tls.default.cert };
+        match (default.display().to_string() == *path, key_file) {
+            (true, true) => "server.tls_key",
+            (true, false) => "server.tls_cert",
+            (false, _) => "server.certs",
+        }
+    }
 }
 
 /// The suites offered (rustls implements no CBC, RC4 or static-RSA suites;
@@ -78,18 +98,19 @@ pub fn acceptor_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, Tls
 }
 
 fn load(paths: &CertPaths, provider: &CryptoProvider) -> Result<Arc<CertifiedKey>, TlsError> {
-    let file_error = |path: &Path, message: String| TlsError::File {
-        path: path.display().to_string(),
+    let file_error = |key_file: bool, message: String| TlsError::File {
+        path: if key_file { &paths.key } else { &paths.cert }.display().to_string(),
         message,
+        key_file,
     };
     let certs = CertificateDer::pem_file_iter(&paths.cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| file_error(&paths.cert, format!("cannot read certificates: {e}")))?;
+        .map_err(|e| file_error(false, format!("cannot read certificates: {e}")))?;
     if certs.is_empty() {
-        return Err(file_error(&paths.cert, "no PEM certificate in the file".into()));
+        return Err(file_error(false, "no PEM certificate in the file".into()));
     }
     let key = PrivateKeyDer::from_pem_file(&paths.key)
-        .map_err(|e| file_error(&paths.key, format!("cannot read a private key: {e}")))?;
+        .map_err(|e| file_error(true, format!("cannot read a private key: {e}")))?;
     CertifiedKey::from_der(certs, key, provider)
         .map(Arc::new)
         .map_err(|source| TlsError::Mismatch {

@@ -272,9 +272,12 @@ fn sni_cert(c: &mut Checker<'_>, i: usize, entry: &Spanned<RawCert>, base_dir: &
 fn file(c: &mut Checker<'_>, key: &str, v: Option<&Spanned<String>>, base_dir: &Path) -> Option<PathBuf> {
     let s = v?;
     let path = base_dir.join(s.get_ref());
-    if path.is_file() {
-        Some(path)
-    } else {
-        c.err(key, format!("no such file: {}", path.display()), s.span())
+    if !path.is_file() {
+        return c.err(key, format!("no such file: {}", path.display()), s.span());
+    }
+    // Readable by this user, as `serve` will need it at start.
+    match std::fs::File::open(&path) {
+        Ok(_) => Some(path),
+        Err(e) => c.err(key, format!("cannot read {}: {e}", path.display()), s.span()),
     }
 }

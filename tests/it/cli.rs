@@ -165,6 +165,17 @@ origin = "o"
             &format!("tls_key = \"{}\"", bad_pem.display()),
         );
     assert_refused(&config, &["server.tls_cert", "bad.pem"]);
+
+    // A good certificate with a key file that holds no key: named by its
+    // own key (it was reported under `tls_cert`).
+    let ca = crate::support::tls::TestCa::new();
+    let (cert, _, _) = ca.issue("site", &["localhost"]);
+    let keyless = config
+        .replacen(&bad_pem.display().to_string(), &cert, 1)
+        .replace(", \"not-a-net\"", "");
+    let text = refused(&keyless);
+    assert!(text.contains("server.tls_key") && text.contains("bad.pem"), "{text}");
+    assert!(!text.contains("server.tls_cert"), "{text}");
 }
 
 #[test]
