@@ -1,0 +1,170 @@
+//! S3 origins checked at start: the binary logs, at error level,
+//! what is wrong (no such bucket, access denied with code and credential
+//! source, endpoint unreachable), and `/readyz` waits for the check with
+//! `ready_when_origins_ok`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::TestEdge;
+use crate::support::s3_origin::{BUCKET, Misbehave, S3Origin};
+
+fn config(endpoint: &str, bucket: &str) -> String {
+    format!(
+        r#"[server]
+listen = "127.0.0.1:0"
+admin_listen = "off"
+workers = 1
+
+[origins.assets]
+kind = "s3"
+bucket = "{bucket}"
+endpoint = "{endpoint}"
+force_path_style = true
+credentials = "dev"
+connect_timeout = "2s"
+response_timeout = "2s"
+
+[[routes]]
+path = "/"
+origin = "assets"
+"#
+    )
+}
+
+/// Without terminal colour codes, whatever the log format does.
+fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs the binary on `toml` and returns its first output line (logs go to stdout) about the
+/// origin check (bounded: 20 s, 200 lines).
+async fn check_line(toml: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cachefront.toml");
+    std::fs::write(&path, toml).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cachefront"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "cachefront=info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        for _ in 0..200 {
+            let line = plain(&lines.next_line().await.unwrap().expect("output open"));
+            if line.contains("S3 origin check") {
+                return line;
+            }
+        }
+        panic!("no check line in 200 lines");
+    })
+    .await
+    .expect("a check line within 20 s");
+    child.kill().await.unwrap();
+    found
+}
+
+#[tokio::test]
+async fn wrong_bucket_is_logged_as_no_such_bucket_naming_it() {
+    let origin = S3Origin::start().await;
+    let line = check_line(&config(&origin.endpoint(), "bukcet")).await;
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("no such bucket \"bukcet\""), "{line}");
+    assert!(line.contains("origin=assets"), "{line}");
+}
+
+#[tokio::test]
+async fn access_denied_names_the_code_and_the_credential_source() {
+    let origin = S3Origin::start().await;
+    origin.misbehave(Misbehave::Status(403, "InvalidAccessKeyId"));
+    let line = check_line(&config(&origin.endpoint(), BUCKET)).await;
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("access denied"), "{line}");
+    assert!(line.contains("403 InvalidAccessKeyId"), "{line}");
+    assert!(line.contains("dev fixed keys"), "{line}");
+}
+
+#[tokio::test]
+async fn nothing_listening_is_logged_as_unreachable_naming_the_endpoint() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let line = check_line(&config(&endpoint, BUCKET)).await;
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains(&format!("endpoint {endpoint} unreachable")), "{line}");
+}
+
+#[tokio::test]
+async fn a_working_origin_is_logged_at_info() {
+    let origin = S3Origin::start().await;
+    let line = check_line(&config(&origin.endpoint(), BUCKET)).await;
+    assert!(line.contains("INFO"), "{line}");
+    assert!(line.contains("S3 origin check passed"), "{line}");
+}
+
+/// `/readyz` until it answers something other than 503 "origins"
+/// (bounded: 100 tries over about 10 s).
+async fn readyz_settled(edge: &TestEdge) -> (u16, String) {
+    let admin = edge.admin_client();
+    for _ in 0..100 {
+        let r = admin.get("/readyz").await;
+        let body = String::from_utf8_lossy(&r.body).to_string();
+        if r.status != 503 {
+            return (r.status.as_u16(), body);
+        }
+        assert_eq!(body, "origins\n");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (503, "origins\n".into())
+}
+
+#[tokio::test]
+async fn readyz_waits_for_the_origin_check_when_asked() {
+    let failing = S3Origin::start().await;
+    failing.misbehave(Misbehave::Status(403, "AccessDenied"));
+    let edge = TestEdge::start(
+        &failing
+            .config("[[routes]]\npath = \"/\"\norigin = \"s3\"\n")
+            .replace("[server]\n", "[server]\nready_when_origins_ok = true\n"),
+    )
+    .await;
+    let admin = edge.admin_client();
+    for _ in 0..100 {
+        if failing.requests() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(failing.requests() > 0, "the check reached the origin");
+    let r = admin.get("/readyz").await;
+    assert_eq!((r.status.as_u16(), &r.body[..]), (503, &b"origins\n"[..]));
+
+    let working = S3Origin::start().await;
+    let edge = TestEdge::start(
+        &working
+            .config("[[routes]]\npath = \"/\"\norigin = \"s3\"\n")
+            .replace("[server]\n", "[server]\nready_when_origins_ok = true\n"),
+    )
+    .await;
+    assert_eq!(readyz_settled(&edge).await, (200, "ready\n".to_string()));
+}
