@@ -52,9 +52,34 @@ fn plain(line: &str) -> String {
     out
 }
 
-/// Runs the binary on `toml` and returns its first output line (logs go to stdout) about the
-/// origin check (bounded: 20 s, 200 lines).
+/// Runs the binary on `toml` and returns its first output line (logs go
+/// to stdout) about the origin check (bounded: 20 s, 200 lines).
 async fn check_line(toml: &str) -> String {
+    let (_dir, mut child, mut lines) = spawn(toml).await;
+    let found = line_with(&mut lines, "S3 origin check").await;
+    child.kill().await.unwrap();
+    found
+}
+
+type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
+/// The first line containing `needle` (bounded: 20 s, 200 lines).
+async fn line_with(lines: &mut Lines, needle: &str) -> String {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        for _ in 0..200 {
+            let line = plain(&lines.next_line().await.unwrap().expect("output open"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("no {needle:?} in 200 lines");
+    })
+    .await
+    .expect("the line within 20 s")
+}
+
+/// The binary on `toml` (kept in the returned folder), its output lines.
+async fn spawn(toml: &str) -> (tempfile::TempDir, tokio::process::Child, Lines) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cachefront.toml");
     std::fs::write(&path, toml).unwrap();
@@ -68,20 +93,33 @@ async fn check_line(toml: &str) -> String {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
-        for _ in 0..200 {
-            let line = plain(&lines.next_line().await.unwrap().expect("output open"));
-            if line.contains("S3 origin check") {
-                return line;
-            }
-        }
-        panic!("no check line in 200 lines");
-    })
-    .await
-    .expect("a check line within 20 s");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (dir, child, lines)
+}
+
+#[tokio::test]
+async fn s3_errors_at_fill_time_are_logged_with_their_code() {
+    let origin = S3Origin::start().await;
+    origin.misbehave(Misbehave::Status(500, "InternalError"));
+    let (_dir, mut child, mut lines) = spawn(&config(&origin.endpoint(), BUCKET)).await;
+    let welcome = line_with(&mut lines, "cachefront serving on ").await;
+    let base = welcome
+        .split("cachefront serving on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let client = crate::support::client::Client::new();
+    assert_eq!(
+        client.request("GET", &format!("{base}/site.css"), &[]).await.status,
+        502
+    );
+    let line = line_with(&mut lines, "S3 error while filling").await;
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("code=\"InternalError\""), "{line}");
+    assert!(line.contains("status=500"), "{line}");
+    assert!(line.contains("key=\"site.css\""), "{line}");
     child.kill().await.unwrap();
-    found
 }
 
 #[tokio::test]
