@@ -80,6 +80,12 @@ async fn line_with(lines: &mut Lines, needle: &str) -> String {
 
 /// The binary on `toml` (kept in the returned folder), its output lines.
 async fn spawn(toml: &str) -> (tempfile::TempDir, tokio::process::Child, Lines) {
+    spawn_env(toml, &[]).await
+}
+
+/// As `spawn`, with the AWS chain confined to `env`: no profile files, no
+/// instance metadata (nothing leaves loopback).
+async fn spawn_env(toml: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, tokio::process::Child, Lines) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cachefront.toml");
     std::fs::write(&path, toml).unwrap();
@@ -88,6 +94,17 @@ async fn spawn(toml: &str) -> (tempfile::TempDir, tokio::process::Child, Lines) 
         .arg(&path)
         .env("RUST_LOG", "cachefront=info")
         .env("NO_COLOR", "1")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -143,6 +160,32 @@ async fn access_denied_names_the_code_and_the_credential_source() {
 }
 
 #[tokio::test]
+async fn access_denied_with_the_aws_chain_names_its_provider() {
+    let origin = S3Origin::start().await;
+    origin.misbehave(Misbehave::Status(403, "SignatureDoesNotMatch"));
+    let toml = config(&origin.endpoint(), BUCKET).replace("credentials = \"dev\"\n", "");
+    let env = [("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "wrong")];
+    let (_dir, mut child, mut lines) = spawn_env(&toml, &env).await;
+    let line = line_with(&mut lines, "S3 origin check").await;
+    child.kill().await.unwrap();
+    assert!(line.contains("access denied"), "{line}");
+    assert!(line.contains("403 SignatureDoesNotMatch"), "{line}");
+    assert!(line.contains("the AWS chain (provider EnvironmentVariable)"), "{line}");
+}
+
+#[tokio::test]
+async fn no_credentials_in_the_aws_chain_is_said_so() {
+    let origin = S3Origin::start().await;
+    let toml = config(&origin.endpoint(), BUCKET).replace("credentials = \"dev\"\n", "");
+    let (_dir, mut child, mut lines) = spawn_env(&toml, &[]).await;
+    let line = line_with(&mut lines, "S3 origin check").await;
+    child.kill().await.unwrap();
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("no credentials"), "{line}");
+    assert_eq!(origin.bucket_requests(), 0, "nothing was sent unsigned");
+}
+
+#[tokio::test]
 async fn nothing_listening_is_logged_as_unreachable_naming_the_endpoint() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -188,12 +231,12 @@ async fn readyz_waits_for_the_origin_check_when_asked() {
     .await;
     let admin = edge.admin_client();
     for _ in 0..100 {
-        if failing.requests() > 0 {
+        if failing.bucket_requests() > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(failing.requests() > 0, "the check reached the origin");
+    assert!(failing.bucket_requests() > 0, "the check reached the origin");
     let r = admin.get("/readyz").await;
     assert_eq!((r.status.as_u16(), &r.body[..]), (503, &b"origins\n"[..]));
 
