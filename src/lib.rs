@@ -250,6 +250,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
         identity,
         ready: AtomicBool::new(true),
         warming: AtomicBool::new(false),
+        origins_ok: AtomicBool::new(!server.ready_when_origins_ok),
         reloader: reloader.clone(),
         store: store.clone(),
         metrics,
@@ -320,6 +321,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<Running, Star
             drain.clone(),
         )));
     }
+    origin::check::spawn(reloader.current().s3_origins(), admin.clone());
     let current = reloader.current();
     if let Some(w) = current.config.warm.clone() {
         spawn_warm(w, admin.clone(), current.config.cache.capacity);

@@ -142,6 +142,18 @@ impl Site {
         })
     }
 
+    /// The S3 origins, by name, for their start-up check.
+    pub fn s3_origins(&self) -> Vec<(String, Arc<MeteredOrigin>)> {
+        let mut v: Vec<_> = self
+            .origins
+            .iter()
+            .filter(|(_, o)| matches!(&****o, Origin::S3(_)))
+            .map(|(n, o)| (n.clone(), o.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     fn ids(&self) -> HashSet<u32> {
         self.route_ids.values().copied().collect()
     }

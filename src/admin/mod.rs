@@ -38,6 +38,9 @@ pub struct Admin {
     pub ready: AtomicBool,
     /// True while a start-up warm-up with `ready_after_warm` runs.
     pub warming: AtomicBool,
+    /// With `ready_when_origins_ok`: false until every S3 origin's
+    /// start-up check succeeded (`origin::check`).
+    pub origins_ok: AtomicBool,
     pub reloader: Arc<Reloader>,
     pub store: Arc<Store>,
     pub metrics: Metrics,
@@ -123,6 +126,9 @@ impl Admin {
             }
             "/readyz" if self.warming.load(Ordering::Relaxed) => {
                 text(StatusCode::SERVICE_UNAVAILABLE, "warming\n".into())
+            }
+            "/readyz" if !self.origins_ok.load(Ordering::Relaxed) => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "origins\n".into())
             }
             "/readyz" => text(StatusCode::OK, "ready\n".into()),
             _ => text(StatusCode::OK, "ok\n".into()),

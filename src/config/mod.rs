@@ -92,6 +92,9 @@ pub struct ServerConfig {
     /// `hostnames`: the site's names, what signed URLs and cookies are
     /// checked against; empty: the request's (well-formed) `Host`.
     pub hostnames: Vec<crate::host::Hostname>,
+    /// `/readyz` answers 503 `origins` until every S3 origin's start-up
+    /// check (`origin::check`) succeeded.
+    pub ready_when_origins_ok: bool,
 }
 
 /// Bounds on what clients may hold of the node (slowloris, idle keep-alive,

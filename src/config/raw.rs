@@ -65,6 +65,8 @@ pub struct RawServer {
     pub max_connections: Option<Spanned<i64>>,
     pub send_timeout: Option<Spanned<String>>,
     pub cloudfront_compat: Option<bool>,
+    /// `/readyz` answers 503 until every S3 origin's start-up check passed.
+    pub ready_when_origins_ok: Option<bool>,
     /// The site's names: what signed URLs are checked against.
     pub hostnames: Option<Spanned<Vec<Spanned<String>>>>,
 }

@@ -114,6 +114,7 @@ pub(super) fn server_config(c: &mut Checker<'_>, raw: &RawServer, base_dir: &Pat
         limits,
         cloudfront_compat: raw.cloudfront_compat.unwrap_or(false),
         hostnames: hostnames(c, "server.hostnames", raw.hostnames.as_ref()),
+        ready_when_origins_ok: raw.ready_when_origins_ok.unwrap_or(false),
     })
 }
 

@@ -6,6 +6,7 @@
 //! `OriginError` when it could not be reached or failed (5xx, throttling,
 //! timeouts). The edge maps `OriginError` to 502/504 in one place.
 
+pub mod check;
 pub mod dev;
 mod http;
 pub mod metered;

@@ -25,9 +25,17 @@ use super::{BoxError, OriginError, OriginRequest, OriginResponse};
 use crate::config::{DEV_ACCESS_KEY, DEV_SECRET_KEY, OriginConfig, S3Credentials, S3OriginConfig};
 
 pub struct S3Origin {
-    client: aws_sdk_s3::Client,
-    bucket: String,
+    pub(super) client: aws_sdk_s3::Client,
+    pub(super) bucket: String,
     pub(super) response_timeout: Duration,
+    /// Where requests go, for messages (the configured endpoint, the
+    /// embedded dev origin's, or AWS's regional one).
+    pub(super) endpoint: String,
+    pub(super) credentials: S3Credentials,
+    /// The provider the client signs with, for the start-up check to ask.
+    pub(super) provider: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
+    /// Fill-time S3 errors, logged at most once per interval.
+    fill_log: super::check::FillLog,
     /// The embedded dev origin this origin reads from, listening as long as
     /// this origin is in use.
     _dev: Option<Embedded>,
@@ -73,17 +81,25 @@ impl S3Origin {
         }
         let sdk = loader.load().await;
         let mut conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(s3.force_path_style);
-        if let Some(endpoint) = dev
+        let configured = dev
             .as_ref()
             .map(|d| d.endpoint().to_string())
-            .or_else(|| s3.endpoint.clone())
-        {
-            conf = conf.endpoint_url(endpoint);
+            .or_else(|| s3.endpoint.clone());
+        let endpoint = match &configured {
+            Some(e) => e.clone(),
+            None => format!("https://s3.{}.amazonaws.com", s3.region),
+        };
+        if let Some(e) = configured {
+            conf = conf.endpoint_url(e);
         }
         Ok(S3Origin {
             client: aws_sdk_s3::Client::from_conf(conf.build()),
             bucket: s3.bucket.clone(),
             response_timeout: cfg.response_timeout,
+            endpoint,
+            credentials: s3.credentials,
+            provider: sdk.credentials_provider(),
+            fill_log: super::check::FillLog::default(),
             _dev: dev,
         })
     }
@@ -112,6 +128,12 @@ impl S3Origin {
             Ok(out) => Ok(response(out)),
             Err(SdkError::ServiceError(e)) => {
                 let status = e.raw().status().as_u16();
+                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(e.err());
+                // A missing key is ordinary; a missing bucket, a denial or a
+                // 5xx is a misconfiguration or an outage worth a line.
+                if status != 304 && (status != 404 || code == Some("NoSuchBucket")) {
+                    self.fill_log.error(&self.bucket, &req.key, status, code.unwrap_or("-"));
+                }
                 match status {
                     // A 304 to a conditional GetObject arrives as an error.
                     304 => Ok(not_modified(e.raw().headers())),

@@ -29,6 +29,7 @@ mod immutable;
 mod invalidation;
 mod limits;
 mod loops;
+mod origin_checks;
 mod paths;
 mod probe;
 mod properties;

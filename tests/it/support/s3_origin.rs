@@ -3,6 +3,7 @@
 //! holds them on demand, and can answer with an injected S3 error.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub struct S3Origin {
     pub gate: Arc<Gate>,
     uris: Arc<Mutex<Vec<String>>>,
     mode: Arc<Mutex<Misbehave>>,
+    bucket_requests: Arc<AtomicUsize>,
 }
 
 impl S3Origin {
@@ -42,18 +44,26 @@ impl S3Origin {
         let gate = Arc::new(Gate::default());
         let uris = Arc::new(Mutex::new(Vec::new()));
         let mode = Arc::new(Mutex::new(Misbehave::None));
-        let (g, u, m) = (gate.clone(), uris.clone(), mode.clone());
+        let bucket_requests = Arc::new(AtomicUsize::new(0));
+        let (g, u, m, b) = (gate.clone(), uris.clone(), mode.clone(), bucket_requests.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (origin, g, u, m) = (origin.clone(), g.clone(), u.clone(), m.clone());
+                let (origin, g, u, m, b) = (origin.clone(), g.clone(), u.clone(), m.clone(), b.clone());
                 let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (origin, g, u, m) = (origin.clone(), g.clone(), u.clone(), m.clone());
+                    let (origin, g, u, m, b) = (origin.clone(), g.clone(), u.clone(), m.clone(), b.clone());
                     async move {
-                        u.lock().unwrap().push(req.uri().to_string());
-                        g.pass().await;
+                        // Bucket-level requests (the edge's start-up check)
+                        // are counted apart: tests count object requests.
+                        let path = req.uri().path().trim_end_matches('/');
+                        if path == format!("/{BUCKET}") || path.is_empty() {
+                            b.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            u.lock().unwrap().push(req.uri().to_string());
+                            g.pass().await;
+                        }
                         let mode = *m.lock().unwrap();
                         match mode {
                             Misbehave::None => origin.call(req).await,
@@ -78,7 +88,14 @@ impl S3Origin {
             gate,
             uris,
             mode,
+            bucket_requests,
         }
+    }
+
+    /// Requests for the bucket itself (HeadBucket, listings), not counted
+    /// by `requests` nor held by the gate.
+    pub fn bucket_requests(&self) -> usize {
+        self.bucket_requests.load(Ordering::Relaxed)
     }
 
     pub fn endpoint(&self) -> String {
