@@ -21,12 +21,14 @@ use crate::support::tls::TestCa;
 
 const BODY: &str = "an object served over TLS\n";
 
+/// (SNI, negotiated ALPN) of one accepted connection.
+type Seen = (Option<String>, Option<Vec<u8>>);
+
 /// A TLS origin offering `alpn`; records each connection's SNI and ALPN.
 struct TlsOrigin {
     port: u16,
     requests: Arc<AtomicUsize>,
-    /// (SNI, negotiated ALPN) per accepted connection.
-    seen: Arc<Mutex<Vec<(Option<String>, Option<Vec<u8>>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl TlsOrigin {
@@ -102,7 +104,7 @@ impl TlsOrigin {
         TestEdge::start_config(config, Default::default()).await
     }
 
-    fn seen(&self) -> Vec<(Option<String>, Option<Vec<u8>>)> {
+    fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -160,8 +162,7 @@ async fn a_missing_ca_file_is_a_config_error_with_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = "[server]\nname = \"e\"\n\n[origins.app]\nkind = \"http\"\nurl = \"https://localhost:8443\"\nca_file = \"no-such-ca.pem\"\n\n[[routes]]\npath = \"/\"\norigin = \"app\"\n";
     let err = cachefront::config::Config::parse(text, dir.path())
-        .err()
-        .expect("a config error")
+        .expect_err("a config error")
         .to_string();
     assert!(err.contains("origins.app.ca_file"), "{err}");
     assert!(err.contains("line 7"), "{err}");
