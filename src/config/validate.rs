@@ -336,13 +336,14 @@ fn origin_config(
                 },
             };
             let idle_timeout = c.duration(&key("idle_timeout"), &raw.idle_timeout, Duration::from_secs(60));
+            // Checked before `url?` returns, so both errors are reported.
             let ca_certs = match &raw.ca_file {
-                Some(f) => ca_certs(c, &key("ca_file"), f, base_dir)?,
-                None => Vec::new(),
+                Some(f) => ca_certs(c, &key("ca_file"), f, base_dir),
+                None => Some(Vec::new()),
             };
             OriginKind::Http(HttpOriginConfig {
                 url: url?,
-                ca_certs,
+                ca_certs: ca_certs?,
                 preserve_host: raw.preserve_host.unwrap_or(false),
                 idle_timeout,
                 resolver: None,
