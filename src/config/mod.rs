@@ -203,8 +203,11 @@ pub enum S3Credentials {
 
 #[derive(Debug, Clone)]
 pub struct HttpOriginConfig {
-    /// `http://host:port[/base]`; the request path is appended to the base.
+    /// `http[s]://host:port[/base]`; the request path is appended to the base.
     pub url: Uri,
+    /// Certificates from `ca_file`, trusted for an https origin besides the
+    /// system roots (read and checked at config time).
+    pub ca_certs: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// Send the client's `Host` instead of the origin's.
     pub preserve_host: bool,
     /// How long an idle pooled connection to the origin is kept.

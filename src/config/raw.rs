@@ -105,6 +105,7 @@ pub struct RawOrigin {
     pub url: Option<Spanned<String>>,
     pub preserve_host: Option<bool>,
     pub idle_timeout: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
     // both
     pub connect_timeout: Option<Spanned<String>>,
     pub response_timeout: Option<Spanned<String>>,

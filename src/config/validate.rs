@@ -241,7 +241,11 @@ fn origin_config(
     );
     let kind = match raw.kind.get_ref().as_str() {
         "s3" => {
-            for (field, v) in [("url", &raw.url), ("idle_timeout", &raw.idle_timeout)] {
+            for (field, v) in [
+                ("url", &raw.url),
+                ("idle_timeout", &raw.idle_timeout),
+                ("ca_file", &raw.ca_file),
+            ] {
                 if let Some(v) = v {
                     c.err::<()>(&key(field), "not a key of an s3 origin", v.span());
                 }
@@ -314,14 +318,13 @@ fn origin_config(
             let url = match &raw.url {
                 None => c.err(&key("kind"), "an http origin needs `url`", o.span()),
                 Some(u) => match u.get_ref().parse::<Uri>() {
-                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() && uri.query().is_none() => {
+                    Ok(uri)
+                        if matches!(uri.scheme_str(), Some("http" | "https"))
+                            && uri.host().is_some()
+                            && uri.query().is_none() =>
+                    {
                         Some(uri)
                     }
-                    Ok(uri) if uri.scheme_str() == Some("https") => c.err(
-                        &key("url"),
-                        "https origins are not supported yet; use http://",
-                        u.span(),
-                    ),
                     _ => c.err(
                         &key("url"),
                         format!(
@@ -333,8 +336,14 @@ fn origin_config(
                 },
             };
             let idle_timeout = c.duration(&key("idle_timeout"), &raw.idle_timeout, Duration::from_secs(60));
+            // Checked before `url?` returns, so both errors are reported.
+            let ca_certs = match &raw.ca_file {
+                Some(f) => ca_certs(c, &key("ca_file"), f, base_dir),
+                None => Some(Vec::new()),
+            };
             OriginKind::Http(HttpOriginConfig {
                 url: url?,
+                ca_certs: ca_certs?,
                 preserve_host: raw.preserve_host.unwrap_or(false),
                 idle_timeout,
                 resolver: None,
@@ -370,5 +379,27 @@ fn origin_max_fills(c: &mut Checker<'_>, key: &str, v: Option<&Spanned<i64>>, no
                 n.span(),
             )
             .unwrap_or(1),
+    }
+}
+
+/// `ca_file`: PEM certificates (relative to the config file) an https
+/// origin is trusted by, besides the system roots. Read here so a missing
+/// or empty file is a config error, not a 502 at the first fill.
+fn ca_certs(
+    c: &mut Checker<'_>,
+    key: &str,
+    file: &Spanned<String>,
+    base_dir: &Path,
+) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let path = base_dir.join(file.get_ref());
+    if !path.is_file() {
+        return c.err(key, format!("no such file: {}", path.display()), file.span());
+    }
+    match CertificateDer::pem_file_iter(&path).and_then(|it| it.collect::<Result<Vec<_>, _>>()) {
+        Ok(certs) if !certs.is_empty() => Some(certs),
+        Ok(_) => c.err(key, format!("no PEM certificate in {}", path.display()), file.span()),
+        Err(e) => c.err(key, format!("cannot read {}: {e}", path.display()), file.span()),
     }
 }

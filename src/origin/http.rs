@@ -1,11 +1,15 @@
 //! HTTP origin: a pooled hyper client (keep-alive, `TCP_NODELAY`) that
 //! forwards the request path and query to an app server or another cache tier.
+//! `https://` origins go through rustls (hyper-rustls over the same
+//! `HttpConnector`, so the resolver, `TCP_NODELAY` and connect timeout
+//! apply): SNI is the URL's host, ALPN offers h2 and http/1.1.
 
 use std::time::Duration;
 
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Uri};
 use http_body_util::BodyExt;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -19,7 +23,7 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 pub struct HttpOrigin {
-    client: Client<HttpConnector<OriginResolver>, RequestBody>,
+    client: Client<HttpsConnector<HttpConnector<OriginResolver>>, RequestBody>,
     base: Uri,
     host: HeaderValue,
     preserve_host: bool,
@@ -32,9 +36,17 @@ impl HttpOrigin {
         let mut connector = HttpConnector::new_with_resolver(OriginResolver::from_config(h.resolver.as_ref()));
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(cfg.connect_timeout));
+        // The TLS layer takes `https` URIs; plain ones pass through untouched.
+        connector.enforce_http(false);
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(h))
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(h.idle_timeout)
-            .build(connector);
+            .build(https);
         let authority = h.url.authority().expect("validated: origin URL has a host");
         HttpOrigin {
             client,
@@ -107,6 +119,34 @@ impl HttpOrigin {
             body: body.map_err(Into::into).boxed_unsync(),
         })
     }
+}
+
+/// Roots for an https origin: the system's plus `ca_file`'s. The system
+/// store (rustls-native-certs) rather than a bundled list (webpki-roots):
+/// it follows the host's CA updates and trusts the corporate CAs operators
+/// install there, and it is already in the build through the AWS SDK.
+fn tls_config(h: &HttpOriginConfig) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    if h.url.scheme_str() == Some("https") {
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            tracing::warn!(error = %e, "could not load some system root certificates");
+        }
+        roots.add_parsable_certificates(native.certs);
+        let (_, bad) = roots.add_parsable_certificates(h.ca_certs.iter().cloned());
+        if bad > 0 {
+            tracing::warn!(
+                count = bad,
+                "certificates of ca_file that are not valid roots were skipped"
+            );
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// Headers that describe the origin's connection or the origin server

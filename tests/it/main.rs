@@ -25,6 +25,7 @@ mod faults;
 mod hostile;
 mod http2_limits;
 mod http_origin;
+mod https_origin;
 mod immutable;
 mod invalidation;
 mod limits;

@@ -50,6 +50,13 @@ impl TestCa {
         (s(cert_path), s(key_path), cert.der().clone())
     }
 
+    /// Writes this CA's certificate (PEM) into the temp dir, for `ca_file`.
+    pub fn ca_file(&self) -> String {
+        let path = self.dir.path().join("ca.pem");
+        std::fs::write(&path, self.issuer.pem()).unwrap();
+        path.display().to_string()
+    }
+
     /// A client trusting only this CA, limited to `versions`, offering `alpn`.
     pub fn client(&self, versions: &[&'static rustls::SupportedProtocolVersion], alpn: &[&str]) -> TlsClient {
         let mut roots = rustls::RootCertStore::empty();
