@@ -8,9 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, StatusCode, header};
-use http_body_util::BodyExt;
 use thiserror::Error;
 
 use crate::cache::freshness::{self, Lifetime, RequestFacts};
@@ -19,9 +18,13 @@ use crate::cache::vary::Secondary;
 use crate::cache::{CacheKey, CachedObject, FillResult, Store};
 use crate::encoding::compress::{self, Level};
 use crate::encoding::{self, Encoding};
-use crate::origin::{OriginBody, OriginError, OriginRequest, OriginResponse};
+use crate::origin::{OriginError, OriginRequest, OriginResponse};
 use crate::response::Identity;
 use crate::route::Route;
+
+mod collect;
+
+pub(crate) use collect::collect;
 
 #[derive(Debug, Error, Clone)]
 pub enum FillError {
@@ -361,52 +364,4 @@ pub fn recompress_in_background(store: &Arc<Store>, key: CacheKey, object: Arc<C
             Err(e) => tracing::warn!(error = %e, "best-level compression failed"),
         }
     });
-}
-
-/// Reads a whole body. `None` when it exceeds `limit` (the caller streams
-/// instead); an error when it fails, stalls for `idle`, or ends short.
-pub(crate) async fn collect(
-    mut body: OriginBody,
-    expected: Option<u64>,
-    limit: u64,
-    idle: Duration,
-) -> Result<Option<Bytes>, FillError> {
-    let mut buf = BytesMut::with_capacity(expected.unwrap_or(0).min(limit) as usize);
-    loop {
-        let frame = tokio::time::timeout(idle, body.frame())
-            .await
-            .map_err(|_| OriginError::Timeout(idle))?;
-        match frame {
-            None => break,
-            Some(Err(e)) if e.is::<crate::body::Stalled>() => return Err(OriginError::Timeout(idle).into()),
-            Some(Err(e)) => return Err(OriginError::Body(e.to_string()).into()),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    if (buf.len() + data.len()) as u64 > limit {
-                        return Ok(None);
-                    }
-                    buf.extend_from_slice(&data);
-                }
-            }
-        }
-    }
-    if let Some(expected) = expected
-        && buf.len() as u64 != expected
-    {
-        return Err(FillError::Truncated {
-            expected,
-            got: buf.len() as u64,
-        });
-    }
-    let body = buf.freeze();
-    if body.len() < crate::zerocopy::MIN_BYTES {
-        return Ok(Some(body));
-    }
-    // A large body moves to its memfd mapping here, off the reactor (a
-    // 32 MiB copy would stall every connection of this worker);
-    // `Variant::new` then finds it mapped already.
-    let shared = tokio::task::spawn_blocking(move || crate::zerocopy::share(body))
-        .await
-        .map_err(|e| FillError::Internal(e.to_string()))?;
-    Ok(Some(shared))
 }

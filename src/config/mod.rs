@@ -9,6 +9,7 @@ mod error;
 mod error_pages;
 mod immutable;
 mod key;
+mod origin_files;
 mod raw;
 mod response_headers;
 mod route;
